@@ -1,0 +1,60 @@
+"""The `kubemu` command.
+
+Subcommands so far:
+  kubemu demo                 the store failure story (3 members, kill the leader)
+  kubemu bench store [...]    kubemu store vs real etcd 3.4, side by side
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(members=args.members)
+
+
+def _cmd_bench_store(args: argparse.Namespace) -> int:
+    from actors.etcd.bench import bench_store
+
+    bench_store(clients=args.clients, puts=args.puts, reads=args.reads, runs=args.runs,
+                members=args.members, out_dir=args.out, plot=not args.no_plot)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubemu", description="A Kubernetes cluster emulator "
+                                "whose components are Ray actors speaking gRPC.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="launch a 3-member store, kill its leader, show it survive")
+    d.add_argument("--members", type=int, default=3, choices=(3, 5))
+    d.set_defaults(func=_cmd_demo)
+
+    b = sub.add_parser("bench", help="benchmarks (figures and a ratio against a peer)")
+    bsub = b.add_subparsers(dest="bench", required=True)
+    bs = bsub.add_parser("store", help="kubemu store vs real etcd 3.4 (Debian etcd-server)")
+    bs.add_argument("--clients", type=int, default=100)
+    bs.add_argument("--puts", type=int, default=10_000)
+    bs.add_argument("--reads", type=int, default=10_000)
+    bs.add_argument("--runs", type=int, default=3)
+    bs.add_argument("--members", type=int, default=3, choices=(1, 3, 5))
+    bs.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
+    bs.add_argument("--no-plot", action="store_true")
+    bs.set_defaults(func=_cmd_bench_store)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
