@@ -31,7 +31,7 @@ def proto_files() -> list[Path]:
 
 def expected_outputs(protos: list[Path]) -> list[Path]:
     """The generated files the sources imply, relative to the repository root."""
-    out = []
+    out: list[Path] = []
     for proto in protos:
         stem = proto.with_suffix("")
         out.extend(stem.parent / (stem.name + suffix) for suffix in GENERATED_SUFFIXES)
