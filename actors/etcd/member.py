@@ -376,7 +376,8 @@ class Member:
         remaining = context.time_remaining() if context is not None else None
         timeout = self.cfg.request_timeout
         if remaining is not None:
-            timeout = min(timeout, max(0.0, remaining))
+            # answer (UNAVAILABLE) a little before the client's own deadline fires
+            timeout = min(timeout, max(0.0, remaining - 0.05))
         return time.monotonic() + timeout
 
     async def propose(self, req: internal_pb2.InternalRequest, context: Any) -> Any:
@@ -480,8 +481,11 @@ class Member:
     @staticmethod
     def _event_pb(ev: Any, prev_kv: bool) -> kv_pb2.Event:
         is_put = ev.type == 0 or getattr(ev.type, "name", "") == "PUT"
-        pb = kv_pb2.Event(type=kv_pb2.Event.PUT if is_put else kv_pb2.Event.DELETE,
-                          kv=kv_to_pb(ev.kv))
+        if is_put:
+            pb = kv_pb2.Event(type=kv_pb2.Event.PUT, kv=kv_to_pb(ev.kv))
+        else:  # as etcd: a DELETE event's kv carries only the key and the deletion revision
+            pb = kv_pb2.Event(type=kv_pb2.Event.DELETE,
+                              kv=kv_pb2.KeyValue(key=ev.kv.key, mod_revision=ev.kv.mod_revision))
         if prev_kv and ev.prev_kv is not None:
             pb.prev_kv.CopyFrom(kv_to_pb(ev.prev_kv))
         return pb
@@ -517,10 +521,10 @@ class Member:
             except Exception as e:  # CompactedError
                 if "compacted" not in str(e):
                     raise
+                # as etcd: no cancel_reason; clients turn compact_revision into the message
                 stream.queue.put_nowait(rpc_pb2.WatchResponse(
                     header=self._header(), watch_id=wid, canceled=True,
-                    compact_revision=store.compact_revision,
-                    cancel_reason="etcdserver: mvcc: required revision has been compacted"))
+                    compact_revision=store.compact_revision))
                 return
             evs = []
             for rev, ev in history:
@@ -617,7 +621,8 @@ class Member:
             "role": Role(self.node.role).name.lower(), "leader": self.node.leader,
             "term": self.node.term, "commit": self.node.commit,
             "applied": self.applier.consistent_index, "last_index": self.node.last_index,
-            "revision": self.applier.store.revision, "blocked": sorted(self.blocked),
+            "revision": self.applier.store.revision, "hash": self.applier.store.hash(),
+            "blocked": sorted(self.blocked),
             "data_dir": self.cfg.data_dir, "stats": dict(self.stats),
             "progress": st.get("progress", {}),
         }
@@ -837,7 +842,7 @@ class _MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
         size = m.storage.disk_usage() if hasattr(m.storage, "disk_usage") else 0
         return rpc_pb2.StatusResponse(
             header=m._header(), version=SERVER_VERSION, dbSize=size, dbSizeInUse=size,
-            leader=m.leader_etcd_id(), raftIndex=m.node.last_index, raftTerm=m.node.term,
+            leader=m.leader_etcd_id(), raftIndex=m.node.commit, raftTerm=m.node.term,
             raftAppliedIndex=m.applier.consistent_index, isLearner=False)
 
     async def Alarm(self, request: rpc_pb2.AlarmRequest, context: Any) -> rpc_pb2.AlarmResponse:
