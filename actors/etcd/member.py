@@ -50,7 +50,9 @@ from protos.mvccpb import kv_pb2
 from protos.raftpb import raft_pb2, raft_pb2_grpc
 
 from . import raftwire
-from .apply import Applier, EtcdError
+from .apply import (Applier, EtcdError, check_delete_request, check_put_request,
+                    check_range_request, check_txn_request, is_txn_readonly)
+from .lease import LeaseError
 from .raft import RawNode
 from .rafttypes import Config, Message, MsgType, Ready, Role, Snapshot
 from .wal import Storage
@@ -225,9 +227,10 @@ class Member:
             hard_state, snap, entries = None, None, []
         if snap is not None and snap.data:
             self.applier = Applier.restore(snap.data, cluster_id=self.cluster_id,
-                                           member_id=self.etcd_id)
+                                           member_id=self.etcd_id, clock=time.monotonic)
         else:
-            self.applier = Applier.new(cluster_id=self.cluster_id, member_id=self.etcd_id)
+            self.applier = Applier.new(cluster_id=self.cluster_id, member_id=self.etcd_id,
+                                       clock=time.monotonic)
         self.snapshot_index = snap.index if snap else 0
         self.node = RawNode(
             Config(id=cfg.id, peers=peers, election_tick=cfg.election_tick, heartbeat_tick=1),
@@ -265,6 +268,9 @@ class Member:
         self.storage.close()
 
     # ---- the raft loop --------------------------------------------------------------
+
+    def _election_timeout(self) -> float:
+        return self.cfg.election_tick * self.cfg.tick_ms / 1000
 
     def kick(self) -> None:
         self._kick_event.set()
@@ -311,15 +317,16 @@ class Member:
             was_leader = self.role == Role.LEADER
             self.role, self.leader = rd.soft_state.role, rd.soft_state.leader
             if self.role == Role.LEADER and not was_leader:
-                self.applier.lessor.promote(time.monotonic())
+                # as etcd: a new leader extends every lease by an election timeout
+                self.applier.lessor.promote(time.monotonic(), self._election_timeout())
             elif was_leader and self.role != Role.LEADER:
                 self.applier.lessor.demote()
         if rd.snapshot is not None and rd.snapshot.index > self.applier.consistent_index:
             self.applier = Applier.restore(rd.snapshot.data, cluster_id=self.cluster_id,
-                                           member_id=self.etcd_id)
+                                           member_id=self.etcd_id, clock=time.monotonic)
             self.snapshot_index = rd.snapshot.index
             if self.role == Role.LEADER:
-                self.applier.lessor.promote(time.monotonic())
+                self.applier.lessor.promote(time.monotonic(), self._election_timeout())
             self._resync_watchers()
         term = self.node.term
         for e in rd.committed_entries:
@@ -573,12 +580,9 @@ class Member:
         deadline = time.monotonic() + self.cfg.request_timeout
         while time.monotonic() < deadline:
             if self.role == Role.LEADER:
-                try:
-                    return int(self.applier.lessor.renew(lease_id, time.monotonic()))
-                except Exception as e:
-                    if "not found" in str(e):
-                        return 0
-                    raise
+                resp = self.applier.lease_keep_alive(
+                    rpc_pb2.LeaseKeepAliveRequest(ID=lease_id), time.monotonic())
+                return int(resp.TTL)
             stub = self._peer_stub(self.leader)
             if stub is not None and self.leader not in self.blocked:
                 try:
@@ -671,11 +675,10 @@ class _PeerService(raft_pb2_grpc.RaftPeerServicer):
         if m.role != Role.LEADER:
             return raft_pb2.LeaseRenewResponse(error="not leader")
         try:
-            return raft_pb2.LeaseRenewResponse(ttl=int(m.applier.lessor.renew(request.id,
-                                                                              time.monotonic())))
-        except Exception as e:
-            if "not found" in str(e):
-                return raft_pb2.LeaseRenewResponse(ttl=0)
+            resp = m.applier.lease_keep_alive(rpc_pb2.LeaseKeepAliveRequest(ID=request.id),
+                                              time.monotonic())
+            return raft_pb2.LeaseRenewResponse(ttl=int(resp.TTL))
+        except (EtcdError, LeaseError) as e:
             return raft_pb2.LeaseRenewResponse(error=str(e))
 
     async def LeaseTimeToLive(self, request: rpc_pb2.LeaseTimeToLiveRequest,
@@ -699,8 +702,7 @@ class _KVService(rpc_pb2_grpc.KVServicer):
 
     async def Range(self, request: rpc_pb2.RangeRequest, context: Any) -> rpc_pb2.RangeResponse:
         try:
-            if not request.key:
-                raise EtcdError("INVALID_ARGUMENT", "etcdserver: key is not provided")
+            check_range_request(request)
             if not request.serializable:
                 await self.m.read_barrier(context)
             resp = self.m.applier.range(request)
@@ -718,17 +720,28 @@ class _KVService(rpc_pb2_grpc.KVServicer):
             raise
 
     async def Put(self, request: rpc_pb2.PutRequest, context: Any) -> rpc_pb2.PutResponse:
-        if not request.key:
-            await _abort(context, EtcdError("INVALID_ARGUMENT", "etcdserver: key is not provided"))
+        try:
+            check_put_request(request)
+        except EtcdError as e:
+            await _abort(context, e)
         return await self._write(context, put=request)  # type: ignore[no-any-return]
 
     async def DeleteRange(self, request: rpc_pb2.DeleteRangeRequest,
                           context: Any) -> rpc_pb2.DeleteRangeResponse:
-        if not request.key:
-            await _abort(context, EtcdError("INVALID_ARGUMENT", "etcdserver: key is not provided"))
+        try:
+            check_delete_request(request)
+        except EtcdError as e:
+            await _abort(context, e)
         return await self._write(context, delete_range=request)  # type: ignore[no-any-return]
 
     async def Txn(self, request: rpc_pb2.TxnRequest, context: Any) -> rpc_pb2.TxnResponse:
+        try:
+            check_txn_request(request)
+            if is_txn_readonly(request):  # as etcd: a read-only txn is a linearizable read
+                await self.m.read_barrier(context)
+                return self.m.applier.txn_read(request, raft_term=self.m.node.term)
+        except EtcdError as e:
+            await _abort(context, e)
         return await self._write(context, txn=request)  # type: ignore[no-any-return]
 
     async def Compact(self, request: rpc_pb2.CompactionRequest,
@@ -813,9 +826,7 @@ class _LeaseService(rpc_pb2_grpc.LeaseServicer):
 
     async def LeaseLeases(self, request: rpc_pb2.LeaseLeasesRequest,
                           context: Any) -> rpc_pb2.LeaseLeasesResponse:
-        ids = self.m.applier.lessor.ids()
-        return rpc_pb2.LeaseLeasesResponse(header=self.m._header(),
-                                           leases=[rpc_pb2.LeaseStatus(ID=i) for i in ids])
+        return self.m.applier.lease_leases()
 
 
 class _ClusterService(rpc_pb2_grpc.ClusterServicer):
