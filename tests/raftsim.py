@@ -15,9 +15,9 @@ Model
 - The network is a FIFO queue of envelopes `(sender, message)`. `deliver()` hands the
   queued messages to their recipients (messages produced meanwhile wait for the next
   call). Partitions (`isolate`, `partition`, `heal`, `cut`) drop messages between
-  disconnected nodes at delivery time. `Faults(drop, duplicate, reorder)` adds seeded
-  message loss, duplication and reordering/delay (a held-back message is delivered
-  in a later round, after messages sent after it).
+  disconnected nodes at delivery time. `Faults(drop, duplicate, reorder, delay)` adds
+  seeded message loss, duplication and reordering/delay (a held-back message is
+  delivered 1..delay rounds later, after messages sent after it).
 - `crash(id)` throws the node object away: everything it had not handed out in a
   Ready is lost, as are the messages in flight to and from it. `restart(id)` builds a
   new `RawNode` from its `SimStorage`, and a fresh state machine restored from the
@@ -236,14 +236,16 @@ class Faults:
     """Per-delivery probabilities (seeded by the cluster's rng)."""
 
     drop: float = 0.0
-    duplicate: float = 0.0
-    reorder: float = 0.0  # hold the message back to a later delivery round
+    duplicate: float = 0.0  # deliver now and once more in a later round
+    reorder: float = 0.0  # hold the message back to a later delivery round...
+    delay: int = 1  # ...for 1..delay rounds
 
 
 @dataclass
 class _Envelope:
     sender: int
     msg: Message
+    hold: int = 0  # delivery rounds to wait
 
 
 # ---------------------------------------------------------------------------- cluster
@@ -392,6 +394,25 @@ class Cluster:
                     f"(committed in term {ct}); it has term {nd.term_at(i)}"
                 )
 
+    def _check_durable(self, id: int, old: HardState, rd: Ready) -> None:
+        """What a node says in its messages must already be on its disk."""
+        st = self.storage[id]
+        hs = st.hard_state
+        if hs.term < old.term or (hs.term == old.term and old.vote and hs.vote != old.vote):
+            raise SafetyViolation(f"node {id} hard state went from {old} to {hs}")
+        for m in rd.messages:
+            if m.type == MsgType.VOTE_RESP and not m.reject:
+                # (a later term in the same Ready makes the old vote moot)
+                if hs.term < m.term or (hs.term == m.term and hs.vote != m.to):
+                    raise SafetyViolation(
+                        f"node {id} granted its vote to {m.to} in term {m.term} but its "
+                        f"stored hard state is {hs}"
+                    )
+            elif m.type == MsgType.APP_RESP and not m.reject and m.index > st.last_index:
+                raise SafetyViolation(
+                    f"node {id} acknowledged index {m.index}, stored only {st.last_index}"
+                )
+
     def _record_apply(self, id: int, e: Entry) -> None:
         want = self._last_applied[id] + 1
         if e.index != want:
@@ -493,7 +514,10 @@ class Cluster:
         if nd is None or not nd.has_ready():
             return False
         rd = nd.ready()
-        self.storage[id].persist(rd)
+        st = self.storage[id]
+        old_hs = st.hard_state
+        st.persist(rd)
+        self._check_durable(id, old_hs, rd)
         if self.trace is not None:
             self._trace_ready(id, rd)
         for m in rd.messages:
@@ -578,6 +602,10 @@ class Cluster:
         f = self.faults
         later: list[_Envelope] = []
         for env in batch:
+            if env.hold > 0:
+                env.hold -= 1
+                later.append(env)
+                continue
             m = env.msg
             if drop or not self.connected(env.sender, m.to) or m.to not in self.nodes:
                 self._emit(f"  dropped: {format_message(m, env.sender)}")
@@ -586,10 +614,11 @@ class Cluster:
                 if f.drop and self.rng.random() < f.drop:
                     continue
                 if f.reorder and self.rng.random() < f.reorder:
+                    env.hold = self.rng.randrange(max(1, f.delay))
                     later.append(env)
                     continue
                 if f.duplicate and self.rng.random() < f.duplicate:
-                    later.append(env)
+                    later.append(_Envelope(env.sender, m, self.rng.randrange(max(1, f.delay))))
             self.nodes[m.to].step(m)
             self._observe(m.to)
         self.queue.extend(later)

@@ -81,10 +81,10 @@ async def run_workload(endpoints: list[str], *, clients: int = 100, puts: int = 
     rng = random.Random(seed)
     value = bytes(rng.getrandbits(8) for _ in range(value_size))
     keys = [f"/bench/key-{rng.randrange(key_space):08d}".encode() for _ in range(max(puts, 1))]
-    conns = [EtcdClient(endpoints, timeout=30.0) for _ in range(min(CONNECTIONS, clients))]
+    # connections spread round-robin over the members, as `etcd benchmark` does
+    conns = [EtcdClient(endpoints, timeout=30.0, start_endpoint=i, follow_leader=False)
+             for i in range(min(CONNECTIONS, clients))]
     try:
-        for c in conns:
-            await c.find_leader()
 
         async def put(c: EtcdClient, i: int) -> None:
             await c.put(keys[i], value)

@@ -85,7 +85,10 @@ class _Endpoint:
 
 
 class EtcdClient:
-    def __init__(self, endpoints: Sequence[str], *, timeout: float = 10.0) -> None:
+    def __init__(self, endpoints: Sequence[str], *, timeout: float = 10.0,
+                 start_endpoint: int | None = None, follow_leader: bool = True) -> None:
+        """`follow_leader=False` keeps the client on `start_endpoint` (round-robin load
+        spreading, as etcd's own benchmark does) and moves only when that member fails."""
         if not endpoints:
             raise ValueError("no endpoints")
         self.timeout = timeout
@@ -97,8 +100,10 @@ class EtcdClient:
                                        rpc_pb2_grpc.WatchStub(ch), rpc_pb2_grpc.LeaseStub(ch),
                                        rpc_pb2_grpc.ClusterStub(ch),
                                        rpc_pb2_grpc.MaintenanceStub(ch)))
-        self._cur = random.randrange(len(self._eps))
+        self._cur = (random.randrange(len(self._eps)) if start_endpoint is None
+                     else start_endpoint % len(self._eps))
         self._leader_known = False
+        self.follow_leader = follow_leader
 
     async def close(self) -> None:
         for ep in self._eps:
@@ -158,7 +163,8 @@ class EtcdClient:
                 self._rotate()
                 if attempt % len(self._eps) == 0:
                     await asyncio.sleep(min(0.05 * attempt, 0.5))
-                    await self.find_leader()
+                    if self.follow_leader:
+                        await self.find_leader()
 
     # ---- KV -------------------------------------------------------------------------
 

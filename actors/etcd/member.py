@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import itertools
 import logging
 import os
@@ -62,6 +63,9 @@ log = logging.getLogger("kubemu.etcd")
 SERVER_VERSION = "3.4.0"  # the etcd API level we speak (etcdctl prints it)
 MAX_REQUEST_BYTES = int(1.5 * 1024 * 1024)  # etcd --max-request-bytes default
 GRPC_OVERHEAD_BYTES = 512 * 1024  # etcd allows this much on top for the gRPC envelope
+
+
+_LEADER_EARLY = frozenset({MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP})
 
 
 def etcd_member_id(cluster: str, name: str) -> int:
@@ -201,6 +205,8 @@ class Member:
         self._watch_streams: set[_WatchStream] = set()
         self._watchers: dict[tuple[int, int], _Watcher] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._timeouts: list[tuple[float, int, asyncio.Future[Any]]] = []
+        self._timeout_seq = itertools.count()
         self._links: dict[int, _PeerLink] = {}
         self._peer_channels: dict[int, Any] = {}
         self.started_at = time.time()
@@ -286,6 +292,8 @@ class Member:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             self.node.tick()
             self.kick()
+            if self._timeouts:
+                self._sweep_timeouts()
             if self.role == Role.LEADER:
                 self._expire_leases()
 
@@ -296,6 +304,19 @@ class Member:
             self._kick_event.clear()
             while self.node.has_ready():
                 rd = self.node.ready()
+                late = rd.messages
+                if self.node.role == Role.LEADER:
+                    # As etcd's server does: a leader sends appends and heartbeats while its
+                    # own copy is being written (thesis §10.2.1). Safe because the commit
+                    # index they would reveal, and any reply to a client, come only from a
+                    # later Ready, which starts after this one is durable. Anything else
+                    # (votes, acks, transfer) waits for the fsync.
+                    late = []
+                    for m in rd.messages:
+                        if m.type in _LEADER_EARLY:
+                            self._send(m)
+                        else:
+                            late.append(m)
                 if rd.snapshot is not None:
                     await loop.run_in_executor(None, self.storage.save_snapshot, rd.snapshot)
                 if rd.hard_state is not None or rd.entries:
@@ -303,14 +324,17 @@ class Member:
                                                rd.entries)
                     self.stats["fsyncs"] += 1
                     self.stats["entries"] += len(rd.entries)
-                for m in rd.messages:
-                    link = self._links.get(m.to)
-                    if link is not None:
-                        link.send(m)
+                for m in late:
+                    self._send(m)
                 self._apply_ready(rd)
                 self.node.advance(rd)
                 self.stats["batches"] += 1
                 self._maybe_snapshot()
+
+    def _send(self, m: Message) -> None:
+        link = self._links.get(m.to)
+        if link is not None:
+            link.send(m)
 
     def _apply_ready(self, rd: Ready) -> None:
         if rd.soft_state is not None:
@@ -359,15 +383,18 @@ class Member:
                 f.set_result(rs.index)
 
     def _maybe_snapshot(self) -> None:
+        """Every `snapshot_count` applied entries: snapshot the store, compact the raft log,
+        persist the snapshot and release WAL segments below the *previous* snapshot (so a
+        damaged newest snapshot can still fall back to the one before it)."""
         applied = self.applier.consistent_index
         if applied - self.snapshot_index < self.cfg.snapshot_count:
             return
-        data = self.applier.snapshot()
-        self.node.compact(applied, data)
-        term = self.node.term_at(applied) if hasattr(self.node, "term_at") else self.node.term
-        self.storage.save_snapshot(Snapshot(index=applied, term=term, data=data,
-                                            peers=tuple(p.id for p in self.cfg.peers)))
-        self.storage.release(applied)
+        snap = self.node.compact(applied, self.applier.snapshot())
+        if snap is None:
+            return
+        self.storage.save_snapshot(snap)
+        if self.snapshot_index:
+            self.storage.release(self.snapshot_index)
         self.snapshot_index = applied
 
     async def wait_applied(self, index: int) -> None:
@@ -404,10 +431,8 @@ class Member:
                 await asyncio.sleep(tick)
             self.stats["proposals"] += 1
             self.kick()
-            try:
-                res = await asyncio.wait_for(fut, max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
-                raise EtcdError("UNAVAILABLE", "etcdserver: request timed out") from None
+            self._expire_at(deadline, fut)
+            res = await fut
         finally:
             self._pending.pop(rid, None)
         if res.error is not None:
@@ -420,10 +445,23 @@ class Member:
         f: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._read_waiters.append(f)
         self._read_event.set()
-        try:
-            await asyncio.wait_for(f, max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            raise EtcdError("UNAVAILABLE", "etcdserver: request timed out") from None
+        self._expire_at(deadline, f)
+        await f
+
+    def _expire_at(self, deadline: float, fut: "asyncio.Future[Any]") -> None:
+        """Fail `fut` with UNAVAILABLE at `deadline` unless it is done by then.
+
+        One heap swept every tick instead of a timer task per request: at thousands of
+        requests per second, asyncio.wait_for's per-call task is a visible cost.
+        """
+        heapq.heappush(self._timeouts, (deadline, next(self._timeout_seq), fut))
+
+    def _sweep_timeouts(self) -> None:
+        now = time.monotonic()
+        while self._timeouts and self._timeouts[0][0] <= now:
+            _, _, fut = heapq.heappop(self._timeouts)
+            if not fut.done():
+                fut.set_exception(EtcdError("UNAVAILABLE", "etcdserver: request timed out"))
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()

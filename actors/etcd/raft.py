@@ -883,6 +883,8 @@ class RawNode:
                     pr.become_probe()
                 self._send_append(m.frm, True)
             return
+        if m.index > self.last_index:
+            return  # acknowledges entries we never sent: not from this term's log
         old_paused = pr.paused()
         if not (
             pr.maybe_update(m.index)
@@ -891,8 +893,11 @@ class RawNode:
             return
         if pr.state == ProgressState.PROBE:
             pr.become_replicate()
-        elif pr.state == ProgressState.SNAPSHOT and pr.match >= self._offset:
-            pr.become_replicate()
+        elif pr.state == ProgressState.SNAPSHOT:
+            if pr.match >= self._offset:
+                pr.become_replicate()
+            elif pr.match >= pr.pending_snapshot:
+                pr.become_probe()  # installed, but we compacted further meanwhile
         elif pr.state == ProgressState.REPLICATE:
             pr.free_le(m.index)
         if not self._maybe_commit() and old_paused:
@@ -908,7 +913,7 @@ class RawNode:
         else:
             matches = sorted((pr.match for pr in self._prs.values()), reverse=True)
             mci = matches[self._quorum - 1]
-        if mci <= self._commit:
+        if mci <= self._commit or self._term_of(mci) != self._term:
             return False
         self._commit = mci
         self._bcast = True

@@ -45,7 +45,8 @@ class RealEtcd:
         self.client_ports = ports[self.members:]
         names = [f"real-{i + 1}" for i in range(self.members)]
         initial = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(names, peer_ports))
-        env = dict(os.environ, ETCD_UNSUPPORTED_ARCH=os.environ.get("ETCD_UNSUPPORTED_ARCH", ""))
+        env = dict(os.environ)
+        token = f"bench-{os.getpid()}-{time.time_ns()}"
         for i, name in enumerate(names):
             d = os.path.join(self.data_root, name)
             os.makedirs(d, exist_ok=True)
@@ -55,12 +56,16 @@ class RealEtcd:
                    "--listen-peer-urls", f"http://127.0.0.1:{peer_ports[i]}",
                    "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_ports[i]}",
                    "--initial-cluster", initial, "--initial-cluster-state", "new",
-                   "--initial-cluster-token", f"bench-{os.getpid()}-{time.time_ns()}",
+                   "--initial-cluster-token", token,
                    "--log-level", "error", "--logger", "zap"]
             log = open(os.path.join(self.data_root, f"{name}.log"), "wb")
             self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                                env=env, start_new_session=True))
-        self._wait_healthy(timeout)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _wait_healthy(self, timeout: float) -> None:

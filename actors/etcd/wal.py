@@ -16,8 +16,20 @@ durable with one `fdatasync` (group commit). `save_snapshot` writes a snapshot f
 to the WAL, so a snapshot "exists" only once its marker is durable. `release(index)`
 deletes WAL segments and snapshot files the newest snapshot made unnecessary, so disk
 use stays bounded. `load()` rebuilds (metadata, hard state, snapshot, entries) after a
-restart or a crash. Not thread-safe by design, but every public method holds an
+restart or a crash. A `Storage` has one owner, but every public method holds an
 internal lock, so calls from an executor thread and from the loop thread serialize.
+
+API::
+
+    Storage.exists(data_dir) -> bool                     (also module-level `exists`)
+    Storage.create(data_dir, member_id, cluster_id, peers, *, segment_bytes) -> Storage
+    Storage.open(data_dir, *, segment_bytes) -> Storage  then load() before writing
+    load() -> Recovered(metadata, hard_state, snapshot, entries, warnings)
+    save(hard_state | None, entries, *, sync=True)       one write + one fdatasync
+    save_snapshot(snapshot); release(index); sync(); disk_usage() -> int; close()
+
+`python -m actors.etcd.wal --bench [--dir D]` prints save() throughput (batches of 100
+entries of 300 bytes by default); `--dump DATA_DIR` lists a data directory's records.
 
 WAL segment format
 ------------------
@@ -83,10 +95,11 @@ Recovery (`load`)
    between writing the file and its marker) are ignored (with a warning when they are
    newer than every marker). If the WAL has markers newer than the chosen snapshot
    (their files are corrupt or missing), recovery falls back to the older snapshot
-   only when (a) each such marker agreed with the log when it was written (same term
-   at its index: a local compaction, not a leader snapshot that replaced a divergent
-   log) and (b) the WAL still holds every entry after the older snapshot; it then
-   reports a warning, and otherwise raises `CorruptStorageError`.
+   only when (a) each such marker agreed with the log when it was written, as replayed
+   (same term at its index: a local compaction, not a leader snapshot that replaced a
+   divergent log or jumped past its end, and not one whose entries were released) and
+   (b) the WAL still holds every entry after the older snapshot; it then reports a
+   warning, and otherwise raises `CorruptStorageError`.
 4. The WAL must cover the snapshot: the log must be known from snapshot.index + 1
    (from index 1 without a snapshot), otherwise `CorruptStorageError`. Entries with
    index <= snapshot.index are dropped. Like etcd, a leader snapshot that replaced a
@@ -386,8 +399,10 @@ class _Replay:
         self.known_from = first_index  # the log is known from this index on
         self.hs: HardState | None = None
         self.meta: Metadata | None = None
-        # (index, term) -> (seq of the segment of its first occurrence, agreed with the log)
-        self.markers: dict[tuple[int, int], tuple[int, bool]] = {}
+        # (index, term) -> (seq of the segment of its first occurrence, how it related to
+        # the log when written: "agreed" (same term at index), "replaced" (another term or
+        # past the log's end: a leader snapshot) or "unknown" (its entries were released))
+        self.markers: dict[tuple[int, int], tuple[int, str]] = {}
 
     def last_index(self) -> int:
         return self.known_from - 1 + len(self.ents)
@@ -408,11 +423,14 @@ class _Replay:
         key = (index, term)
         if key in self.markers:
             return
-        agreed = False
-        if not in_header:
-            k = index - self.known_from
-            agreed = 0 <= k < len(self.ents) and self.ents[k].term == term
-        self.markers[key] = (seq, agreed)
+        k = index - self.known_from
+        if in_header or k < 0:
+            how = "unknown"
+        elif k < len(self.ents) and self.ents[k].term == term:
+            how = "agreed"
+        else:
+            how = "replaced"
+        self.markers[key] = (seq, how)
 
     def feed(self, buf: bytes, path: Path, seq: int, last: bool) -> _Torn | None:
         """Replay one segment; return the torn tail of the last segment, if any."""
@@ -657,12 +675,14 @@ class Storage:
             what = "; ".join(problems)
             older = (f"the older snapshot at index {base}" if snap is not None
                      else "the start of the log (no older snapshot)")
-            disagreed = [k for k in lost if not rp.markers[k][1]]
-            if disagreed:
-                raise CorruptStorageError(
-                    f"{what}; cannot fall back to {older}: the snapshot at index "
-                    f"{disagreed[0][0]} term {disagreed[0][1]} replaced the log (a leader "
-                    "snapshot) or its marker's log entries were released")
+            for k in lost:
+                how = rp.markers[k][1]
+                if how != "agreed":
+                    why = ("replaced the log (a leader snapshot)" if how == "replaced" else
+                           "was taken at entries the WAL no longer holds")
+                    raise CorruptStorageError(
+                        f"{what}; cannot fall back to {older}: the snapshot at index {k[0]} "
+                        f"term {k[1]} {why}")
             if rp.known_from > base + 1:
                 raise CorruptStorageError(
                     f"{what}; cannot fall back to {older}: the WAL starts at index "

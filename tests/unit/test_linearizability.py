@@ -25,10 +25,14 @@ How the pieces fit:
 - History times are a global event counter (every call/return gets the next number), so
   "returned before called" is strict.
 
-Options (tests/unit/conftest.py): `--lin-seeds=N` runs seeds 0..N-1 (default 20),
-`--lin-seed=S` runs only seed S. A failure names the seed, the checker's explanation and
-the tail of the run's event log; rerun with `--lin-seed=S -s` and `LIN_TRACE=1` in the
-environment for the full event log.
+`tests.raftsim` checks raft's own safety properties (election safety, state machine
+safety, leader completeness, ReadIndex floors) all along and raises `SafetyViolation`.
+
+Options (tests/unit/conftest.py, so give pytest a path under tests/unit, e.g.
+`pytest tests/unit/test_linearizability.py --lin-seeds=500`): `--lin-seeds=N` runs seeds
+0..N-1 (default 20), `--lin-seed=S` runs only seed S. A failure names the seed, the
+checker's explanation and the tail of the run's event log; rerun with `--lin-seed=S -s`
+and `LIN_TRACE=1` in the environment for the full event log.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import pytest
 
 from actors.etcd.rafttypes import Entry, Role
 from tests.lincheck import History, KvInput, check, get, kv_model, put
-from tests.raftsim import Cluster, Faults, SafetyViolation
+from tests.raftsim import Cluster, Faults
 
 KEYS = ("a", "b", "c")
 N_NODES = 3

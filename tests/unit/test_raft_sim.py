@@ -28,6 +28,7 @@ class Profile:
     drop: float = 0.0
     duplicate: float = 0.0
     reorder: float = 0.0
+    delay: int = 1
     p_partition: float = 0.03
     p_heal: float = 0.05
     p_crash: float = 0.02
@@ -46,7 +47,8 @@ class Profile:
 PROFILES = [
     Profile("calm3", 3, 250, p_partition=0.01, p_crash=0.005),
     Profile("lossy3", 3, 250, drop=0.1, duplicate=0.05, reorder=0.2),
-    Profile("chaos5", 5, 250, drop=0.05, duplicate=0.05, reorder=0.2, p_partition=0.05),
+    Profile("chaos5", 5, 250, drop=0.05, duplicate=0.05, reorder=0.2, delay=4,
+            p_partition=0.05),
     Profile("crashy5", 5, 250, p_crash=0.05, p_restart=0.08),
     Profile("classic3", 3, 250, drop=0.05, reorder=0.1, pre_vote=False, check_quorum=False),
     Profile("prevote-only5", 5, 200, drop=0.05, reorder=0.1, check_quorum=False),
@@ -56,15 +58,16 @@ CHURN = [
     Profile("churn3", 3, 300, drop=0.05, duplicate=0.05, reorder=0.3, p_partition=0.15,
             p_heal=0.1, p_crash=0.05, p_restart=0.1, slow_network=0.7, skew=0.3,
             max_msg_entries=(1, 2), election_tick=4),
-    Profile("churn5", 5, 300, drop=0.05, duplicate=0.05, reorder=0.3, p_partition=0.15,
+    Profile("churn5", 5, 300, drop=0.05, duplicate=0.05, reorder=0.3, delay=3,
+            p_partition=0.15,
             p_heal=0.1, p_crash=0.08, p_restart=0.1, slow_network=0.7, skew=0.3,
             max_msg_entries=(1, 2), election_tick=4),
     Profile("churn5-classic", 5, 300, drop=0.05, duplicate=0.05, reorder=0.3,
             p_partition=0.15, p_heal=0.1, p_crash=0.08, p_restart=0.1, slow_network=0.7,
             skew=0.3, max_msg_entries=(1, 2), election_tick=4, pre_vote=False, check_quorum=False),
 ]
-SEEDS = range(8)
-CHURN_SEEDS = range(24)
+SEEDS = range(12)
+CHURN_SEEDS = range(40)
 
 
 def random_partition(rng: random.Random, ids: list[int]) -> list[list[int]]:
@@ -79,7 +82,7 @@ def run_scenario(p: Profile, seed: int) -> Cluster:
     c = Cluster(
         p.nodes,
         seed=seed,
-        faults=Faults(drop=p.drop, duplicate=p.duplicate, reorder=p.reorder),
+        faults=Faults(drop=p.drop, duplicate=p.duplicate, reorder=p.reorder, delay=p.delay),
         pre_vote=p.pre_vote,
         check_quorum=p.check_quorum,
         election_tick=p.election_tick,
@@ -335,3 +338,208 @@ def test_throughput_batching() -> None:
     assert all(c.node(i).applied == c.node(ld).commit for i in c.ids)
     assert sent <= 2 * (n // 500) * 2  # about one APP per follower per Ready
     assert dt < 10, dt
+
+
+# ---------------------------------------------------------------------------- targeted
+# Table-driven checks of single RawNode reactions, for rules that random runs only
+# rarely exercise.
+
+from actors.etcd.raft import RawNode  # noqa: E402
+from actors.etcd.rafttypes import (  # noqa: E402
+    Config,
+    Entry,
+    HardState,
+    Message,
+    MsgType,
+    Snapshot,
+)
+
+
+def _node(
+    id: int = 1,
+    n: int = 3,
+    terms: tuple[int, ...] = (),
+    term: int = 0,
+    commit: int = 0,
+    snap: tuple[int, int] | None = None,
+    **cfg: object,
+) -> RawNode:
+    """A node restarted from a log whose entries have `terms` (after `snap`)."""
+    off = snap[0] if snap else 0
+    ents = [Entry(off + 1 + k, t, f"e{off + 1 + k}".encode()) for k, t in enumerate(terms)]
+    last_term = terms[-1] if terms else (snap[1] if snap else 0)
+    return RawNode(
+        Config(id=id, peers=tuple(range(1, n + 1)), **cfg),  # type: ignore[arg-type]
+        random.Random(0),
+        hard_state=HardState(term=max(term, last_term), vote=0, commit=commit),
+        snapshot=Snapshot(snap[0], snap[1]) if snap else None,
+        entries=ents,
+    )
+
+
+def _elect(nd: RawNode) -> None:
+    """Make `nd` leader by feeding it the votes it asks for."""
+    nd.campaign()
+    for rnd in range(2):
+        rd = nd.ready()
+        for m in rd.messages:
+            if m.type in (MsgType.PRE_VOTE, MsgType.VOTE):
+                resp = MsgType.PRE_VOTE_RESP if m.type == MsgType.PRE_VOTE else MsgType.VOTE_RESP
+                nd.step(Message(resp, to=nd.id, frm=m.to, term=m.term))
+        nd.advance(rd)
+    assert nd.role == Role.LEADER
+
+
+def _sent(nd: RawNode) -> list[Message]:
+    rd = nd.ready()
+    nd.advance(rd)
+    return rd.messages
+
+
+def test_follower_commit_is_bounded_by_what_the_leader_vouched_for() -> None:
+    # follower log: 1/1 2/1 3/1 4/1 (3 and 4 are a stale tail the new leader lacks)
+    nd = _node(terms=(1, 1, 1, 1), term=2)
+    nd.step(Message(MsgType.APP, to=1, frm=2, term=2, index=1, log_term=1,
+                    entries=[Entry(2, 1, b"e2")], commit=4))
+    assert nd.commit == 2  # not 4: entries 3 and 4 were not checked against the leader
+    assert _sent(nd)[-1].index == 2
+
+
+@pytest.mark.parametrize(
+    "follower_terms, app_index, app_term, hint",
+    [
+        # log too short: hint at our last index
+        ((1, 1), 5, 3, (2, 1)),
+        # diverging tail of an older term: skip all of it at once
+        ((1, 2, 2, 2, 2), 5, 3, (5, 2)),
+        ((1, 1, 3, 3, 3), 5, 2, (2, 1)),
+        ((1, 1, 1, 1), 3, 2, (3, 1)),
+    ],
+)
+def test_reject_hint(
+    follower_terms: tuple[int, ...], app_index: int, app_term: int, hint: tuple[int, int]
+) -> None:
+    nd = _node(terms=follower_terms, term=4)
+    nd.step(Message(MsgType.APP, to=1, frm=2, term=4, index=app_index, log_term=app_term))
+    (resp,) = _sent(nd)
+    assert resp.type == MsgType.APP_RESP and resp.reject
+    assert (resp.reject_hint, resp.log_term) == hint
+
+
+@pytest.mark.parametrize(
+    "terms, index, term, want",
+    [
+        ((1, 1, 2, 2, 4, 4), 6, 3, (4, 2)),
+        ((1, 1, 2, 2, 4, 4), 6, 4, (6, 4)),
+        ((1, 1, 2, 2, 4, 4), 3, 1, (2, 1)),
+        ((1, 1, 2, 2, 4, 4), 6, 0, (0, 0)),
+        ((2, 2), 2, 1, (0, 0)),
+    ],
+)
+def test_find_conflict_by_term(
+    terms: tuple[int, ...], index: int, term: int, want: tuple[int, int]
+) -> None:
+    nd = _node(terms=terms)
+    assert nd._find_conflict_by_term(index, term) == want
+
+
+def test_find_conflict_by_term_below_snapshot() -> None:
+    nd = _node(terms=(3, 3), snap=(5, 2))
+    assert nd._find_conflict_by_term(7, 2) == (5, 2)
+    assert nd._find_conflict_by_term(7, 1) == (4, 0)
+    assert nd._find_conflict_by_term(3, 1) == (3, 0)
+
+
+def test_leader_does_not_commit_old_term_entries_by_counting() -> None:
+    nd = _node(terms=(1, 1), term=1, commit=1)
+    _elect(nd)  # term 3 (pre-vote then vote); appends its no-op 3/x
+    assert nd.last_index == 3
+    nd.step(Message(MsgType.APP_RESP, to=1, frm=2, term=nd.term, index=2))
+    nd.step(Message(MsgType.APP_RESP, to=1, frm=3, term=nd.term, index=2))
+    assert nd.commit == 1  # entry 2 is on all three nodes but of an older term
+    nd.step(Message(MsgType.APP_RESP, to=1, frm=2, term=nd.term, index=3))
+    assert nd.commit == 3
+
+
+@pytest.mark.parametrize(
+    "voter_terms, cand_last, granted",
+    [
+        ((1, 1), (2, 1), True),
+        ((1, 1), (1, 1), False),  # shorter log of the same last term
+        ((1, 2), (5, 1), False),  # longer log but older last term
+        ((1, 2), (2, 2), True),
+        ((), (0, 0), True),
+    ],
+)
+def test_vote_requires_up_to_date_log(
+    voter_terms: tuple[int, ...], cand_last: tuple[int, int], granted: bool
+) -> None:
+    nd = _node(terms=voter_terms, term=2)
+    nd.step(Message(MsgType.VOTE, to=1, frm=2, term=3, index=cand_last[0], log_term=cand_last[1]))
+    (resp,) = _sent(nd)
+    assert resp.type == MsgType.VOTE_RESP and resp.reject != granted
+    assert nd.vote == (2 if granted else 0)
+
+
+def test_one_vote_per_term_survives_restart() -> None:
+    nd = _node(terms=(1,), term=1)
+    nd.step(Message(MsgType.VOTE, to=1, frm=2, term=2, index=1, log_term=1))
+    rd = nd.ready()
+    assert rd.hard_state == HardState(term=2, vote=2, commit=0)
+    again = RawNode(Config(id=1, peers=(1, 2, 3)), random.Random(1),
+                    hard_state=rd.hard_state, entries=rd.entries or [Entry(1, 1, b"e1")])
+    again.step(Message(MsgType.VOTE, to=1, frm=3, term=2, index=1, log_term=1))
+    (resp,) = _sent(again)
+    assert resp.reject
+
+
+def test_compact_and_restart_from_snapshot() -> None:
+    nd = _node(id=1, n=1, terms=())
+    nd.campaign()
+    for k in range(10):
+        nd.propose(f"p{k}".encode())
+    rd = nd.ready()
+    nd.advance(rd)
+    assert nd.applied == 11
+    with pytest.raises(ValueError):
+        nd.compact(12, b"")
+    snap = nd.compact(8, b"state@8")
+    assert snap is not None and (snap.index, snap.term, snap.peers) == (8, 1, (1,))
+    assert (nd.first_index, nd.last_index) == (9, 11)
+    assert nd.compact(5, b"") is None
+    rest = [e for e in rd.entries if e.index > 8]
+    again = RawNode(Config(id=1, peers=(1,)), random.Random(2),
+                    hard_state=rd.hard_state, snapshot=snap, entries=rest)
+    assert (again.applied, again.commit, again.first_index, again.last_index) == (8, 11, 9, 11)
+    rd2 = again.ready()
+    assert [e.index for e in rd2.committed_entries] == [9, 10, 11]
+    assert rd2.entries == []
+
+
+def test_messages_from_strangers_and_stale_terms_are_ignored() -> None:
+    nd = _node(terms=(1,), term=3)
+    nd.step(Message(MsgType.APP, to=1, frm=9, term=5, index=1, log_term=1))
+    assert nd.term == 3 and not nd.has_ready()
+    nd.step(Message(MsgType.VOTE_RESP, to=1, frm=2, term=2))
+    assert nd.term == 3 and not nd.has_ready()
+
+
+def test_ready_hands_out_only_new_entries() -> None:
+    nd = _node(id=1, n=3, terms=())
+    _elect(nd)
+    _sent(nd)
+    for p in (2, 3):  # followers confirm the no-op: their progress goes to REPLICATE
+        nd.step(Message(MsgType.APP_RESP, to=1, frm=p, term=nd.term, index=1))
+    _sent(nd)
+    for k in range(1000):
+        nd.propose(b"x")
+    rd = nd.ready()
+    nd.advance(rd)
+    assert len(rd.entries) == 1000
+    assert sorted(m.to for m in rd.messages if m.type == MsgType.APP) == [2, 3]
+    nd.propose(b"y")
+    rd = nd.ready()
+    assert [e.data for e in rd.entries] == [b"y"]
+    # one APP per follower, carrying everything new
+    apps = [m for m in rd.messages if m.type == MsgType.APP]
+    assert sorted(m.to for m in apps) == [2, 3]

@@ -672,6 +672,44 @@ def test_api_misuse(tmp_path: Path) -> None:
     st.close()
 
 
+def test_group_commit_one_write_one_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    write_all, fdatasync, write_durably = wal._write_all, wal._fdatasync, wal._write_durably
+
+    def rec_write(fd: int, buf: bytes) -> None:
+        calls.append("write")
+        write_all(fd, buf)
+
+    def rec_sync(fd: int) -> None:
+        calls.append("fdatasync")
+        fdatasync(fd)
+
+    def rec_durably(path: Path, parts: list[bytes]) -> None:
+        calls.append(f"new {path.suffix}")
+        write_durably(path, parts)
+
+    monkeypatch.setattr(wal, "_write_all", rec_write)
+    monkeypatch.setattr(wal, "_fdatasync", rec_sync)
+    monkeypatch.setattr(wal, "_write_durably", rec_durably)
+    with Storage.create(tmp_path / "d", MEMBER, CLUSTER, PEERS, segment_bytes=50_000) as st:
+        calls.clear()
+        st.save(HardState(1, 1, 0), ents(1, 100, size=300))  # 33 kB
+        assert calls == ["write", "fdatasync"]
+        calls.clear()
+        st.save(HardState(1, 1, 100), ents(101, 200, size=300), sync=False)  # rotates
+        # the full segment is fsynced before the next one exists
+        assert calls == ["write", "fdatasync", "new .wal", "write"]
+        calls.clear()
+        st.save(None, ents(201, 201), sync=False)
+        st.sync()
+        assert calls == ["write", "fdatasync"]
+        calls.clear()
+        st.save_snapshot(snapshot(150, 1))
+        # the snapshot file is durable before its marker; the marker is fsynced
+        assert calls[0] == "new .snap" and calls[-2:] == ["write", "fdatasync"]
+    assert [s[1] for s in segments(tmp_path / "d")] == [1, 201]
+
+
 def test_create_in_existing_empty_dir(tmp_path: Path) -> None:
     d = tmp_path / "d"
     d.mkdir()
@@ -718,6 +756,8 @@ def crash_child(d: str, seed: int, snap_every: int) -> None:
     pytest.param(4, 300, id="snapshots_1"),
     pytest.param(5, 300, id="snapshots_2"),
     pytest.param(6, 150, id="snapshots_3"),
+    pytest.param(7, 100, id="snapshots_4"),
+    pytest.param(8, 0, id="append_only_4"),
 ])
 def test_sigkill_loses_no_acknowledged_batch(tmp_path: Path, seed: int, snap_every: int) -> None:
     d = tmp_path / "d"
