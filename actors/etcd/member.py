@@ -210,7 +210,8 @@ class Member:
         self._links: dict[int, _PeerLink] = {}
         self._peer_channels: dict[int, Any] = {}
         self.started_at = time.time()
-        self.stats = {"proposals": 0, "batches": 0, "fsyncs": 0, "entries": 0, "reads": 0}
+        self.stats = {"proposals": 0, "batches": 0, "fsyncs": 0, "entries": 0, "reads": 0,
+                      "snapshots_taken": 0, "snapshots_installed": 0}
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -349,6 +350,7 @@ class Member:
             self.applier = Applier.restore(rd.snapshot.data, cluster_id=self.cluster_id,
                                            member_id=self.etcd_id, clock=time.monotonic)
             self.snapshot_index = rd.snapshot.index
+            self.stats["snapshots_installed"] += 1
             if self.role == Role.LEADER:
                 self.applier.lessor.promote(time.monotonic(), self._election_timeout())
             self._resync_watchers()
@@ -396,6 +398,7 @@ class Member:
         if self.snapshot_index:
             self.storage.release(self.snapshot_index)
         self.snapshot_index = applied
+        self.stats["snapshots_taken"] += 1
 
     async def wait_applied(self, index: int) -> None:
         if self.applier.consistent_index >= index:

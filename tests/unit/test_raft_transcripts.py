@@ -31,7 +31,7 @@ Commands:
     tick ID [N] | tick-heartbeat ID | tick-election ID | tick-all [N] | run TICKS
     process-ready ID... | deliver-msgs [ID...] [drop] | stabilize [ID...]
     isolate ID | partition 1,2 3,4,5 | cut A B | heal | crash ID | restart ID
-    compact ID [INDEX] | faults [drop=P] [duplicate=P] [reorder=P] | faults off
+    compact ID [INDEX] | faults [drop=P] [duplicate=P] [reorder=P] [delay=N] | faults off
     trace on|off|no-heartbeats | status ID | log ID | applied ID | raft-state | read-states ID | check
 """
 
@@ -182,7 +182,7 @@ class Interpreter:
         f = Faults()
         for a in args:
             k, _, v = a.partition("=")
-            setattr(f, k, float(v))
+            setattr(f, k, int(v) if k == "delay" else float(v))
         self.c.faults = f
 
     # ---- local requests
