@@ -19,12 +19,14 @@ Model
   seeded message loss, duplication and reordering/delay (a held-back message is
   delivered 1..delay rounds later, after messages sent after it).
 - `crash(id)` throws the node object away: everything it had not handed out in a
-  Ready is lost, as are the messages in flight to and from it. `restart(id)` builds a
-  new `RawNode` from its `SimStorage`, and a fresh state machine restored from the
-  stored snapshot.
+  Ready is lost, as are (unless `lose_inflight=False`) the messages in flight to and
+  from it. `restart(id)` builds a new `RawNode` from its `SimStorage`, and a fresh
+  state machine restored from the stored snapshot.
 - `stabilize()` alternates "every node handles its Ready" and "deliver every queued
   message" until nothing is left to do; `tick_all()` ticks every live node;
-  `run(ticks)` does tick_all + stabilize `ticks` times.
+  `run(ticks)` does tick_all + stabilize `ticks` times; `step_round()` is one round
+  of a slow network. Helpers: `leader()`, `stable_leader()`, `wait_leader()`,
+  `wait_applied(data)`, `propose_and_wait(data)`, `ticks_to_election(id)`.
 
 Safety is checked continuously, and a `SafetyViolation` is raised at once:
 - election safety: at most one leader per term;
@@ -35,7 +37,10 @@ Safety is checked continuously, and a `SafetyViolation` is raised at once:
   their commit index);
 - ReadIndex: a read state's index is >= the commit index the cluster had reached
   when the read was requested;
-`check_log_matching()` checks the log matching property over all stored logs.
+- durability: a granted vote and an acknowledged index are on the node's disk
+  before the message leaves (and a stored term/vote never goes back);
+`check_log_matching()` checks the log matching property over all stored logs and
+`check_applied_consistent()` the applied state of the live nodes.
 
 Tracing: pass `trace=callable` to get a readable line-by-line account (used by the
 transcript tests); `format_message` / `format_entry` give the notation.

@@ -45,12 +45,14 @@ Roles. Follower, pre-candidate, candidate, leader, as in the raft thesis:
   APPs optimistically, each carrying up to `max_msg_entries` entries or
   `max_msg_bytes` bytes, with at most `max_inflight` unacknowledged APPs; SNAPSHOT
   waits for the follower to install the leader's snapshot (a lost SNAP is retried after
-  an election timeout). A follower rejects an APP whose previous entry does not
-  match and hints the last index whose term is <= the leader's (index, term), so a
-  diverging tail is skipped one term at a time instead of one entry at a time.
+  an election timeout). A follower rejects an APP whose previous entry (index i,
+  term t) it does not have, with a hint: its last index <= i whose term is <= t, and
+  that term. The leader then backs up to its own last index whose term is <= the
+  hinted term, so a diverging tail is skipped a term at a time, not an entry at a time.
   Proposals and commit advances do not send immediately: they mark the leader
-  "dirty" and `has_ready()`/`ready()` flush one batched APP per follower, so the work per
-  proposal is O(1) and many proposals share one message.
+  "dirty" and `has_ready()`/`ready()` flush one batched APP per follower, so the work
+  per proposal is O(1) and many proposals share one message. Heartbeat rounds do not
+  pile up when ticks outpace `ready()`.
 - Commit: the leader commits the highest index replicated on a quorum, and only if
   that entry has the leader's current term (thesis §3.6.2, "figure 8"); a new leader
   appends an empty entry so it can commit in its term promptly.
@@ -69,7 +71,19 @@ Roles. Follower, pre-candidate, candidate, leader, as in the raft thesis:
   `propose`/`read_index` return False. Forwarded requests are not forwarded a second
   time.
 
+- Compaction: `compact(index, data)` records the application's snapshot and drops
+  the log up to `index`; it returns the `Snapshot`, which the application persists
+  itself (compaction produces no Ready). A follower that needs compacted entries gets
+  the snapshot (SNAP), restores it through `Ready.snapshot`, and answers APP_RESP at
+  the snapshot index.
+
 Membership is fixed (`Config.peers`); there are no configuration changes.
+
+Early sends by a leader (thesis §10.2.1): with more than one node, the commit index a
+Ready's messages carry only counts entries the leader handed out in earlier Readys
+(a quorum needs follower acknowledgements, and followers only have what was sent).
+So a leader may send its APP/HEARTBEAT messages before its own Ready is durable, as
+long as it calls `ready()` again only after that Ready is durable.
 
 Restart: construct with what storage recovered (hard state, snapshot, entries after the
 snapshot). The node restarts as a follower with `applied` at the snapshot index; the
@@ -360,6 +374,8 @@ class RawNode:
     # ------------------------------------------------------------------ public API
 
     def tick(self) -> None:
+        """One logical tick: election timeout for followers, heartbeats and the quorum
+        check for a leader."""
         self._ticks += 1
         if self._role == Role.LEADER:
             self._tick_leader()
@@ -367,9 +383,15 @@ class RawNode:
             self._tick_election()
 
     def campaign(self) -> None:
+        """Start an election now (pre-vote first when enabled); no-op on a leader."""
         self._hup(transfer=False)
 
     def propose(self, data: bytes) -> bool:
+        """Append `data` to the log (leader) or forward it to the leader (follower).
+
+        False if it was dropped: no leader known, not a follower/leader, or a leadership
+        transfer in flight. True does not mean it will commit (the forwarded message or
+        the leader may be lost); the application recognizes its entries when applied."""
         if self._role == Role.LEADER:
             if self._transferee:
                 return False
@@ -378,6 +400,9 @@ class RawNode:
         return self._step_prop(Message(MsgType.PROP, frm=self._id, entries=[Entry(0, 0, data)]))
 
     def read_index(self, ctx: bytes) -> bool:
+        """Request a linearizable read point: a `ReadState(index, ctx)` shows up in a
+        later Ready. False if dropped (no leader known). `ctx` must be unique among
+        pending requests. No answer comes if the leader is deposed meanwhile."""
         m = Message(MsgType.READ_INDEX, frm=self._id, context=ctx)
         if self._role == Role.LEADER:
             self._handle_read_request(m)
@@ -389,9 +414,12 @@ class RawNode:
         return False
 
     def transfer_leader(self, to: int) -> None:
+        """Ask the leader (directly, or through this follower) to hand over to `to`."""
         self.step(Message(MsgType.TRANSFER_LEADER, frm=to))
 
     def step(self, m: Message) -> None:
+        """Handle a message from a peer; stale, misaddressed or unknown-sender messages
+        are ignored. (Local types HUP/BEAT/CHECK_QUORUM are accepted too.)"""
         t = m.type
         if t in _LOCAL_TYPES:
             self._step_local(t)
@@ -440,6 +468,7 @@ class RawNode:
             self._step_candidate(m)
 
     def has_ready(self) -> bool:
+        """Whether `ready()` has anything to hand out."""
         self._flush()
         if self._msgs or self._read_states or self._pending_snapshot is not None:
             return True
@@ -450,6 +479,11 @@ class RawNode:
         return (self._term, self._vote, self._commit) != self._prev_hard
 
     def ready(self) -> Ready:
+        """Hand out what to persist, send, apply and serve (see `rafttypes.Ready`).
+
+        What it hands out counts as persisted from now on, and later Readys' messages
+        rely on it: persist Readys in order, send a Ready's messages only once it and
+        every earlier Ready are durable, and call `advance(rd)` after applying it."""
         self._flush()
         rd = Ready()
         soft = (self._leader, self._role)
@@ -481,6 +515,7 @@ class RawNode:
         return rd
 
     def advance(self, rd: Ready) -> None:
+        """`rd` was handled: its committed entries (and snapshot) are applied."""
         if rd.snapshot is not None and rd.snapshot.index > self._applied:
             self._applied = rd.snapshot.index
         if rd.committed_entries:

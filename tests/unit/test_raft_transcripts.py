@@ -10,8 +10,10 @@ A transcript file in tests/testdata/raft/ is a sequence of blocks::
     <blank line>
 
 Each command drives a `tests.raftsim.Cluster`; its output is the trace produced while it
-ran (or `ok` when it printed nothing). Run with `--rewrite` to regenerate the expected
-outputs in place (then review the diff).
+ran (or `ok` when it printed nothing). To regenerate the expected outputs in place
+(then review the diff): `pytest tests/unit/test_raft_transcripts.py --rewrite` (the
+option lives in tests/unit/conftest.py, so give pytest a path under tests/unit), or set
+RAFT_REWRITE=1.
 
 Trace notation (see `tests.raftsim.format_message`):
 
@@ -33,11 +35,16 @@ Commands:
     isolate ID | partition 1,2 3,4,5 | cut A B | heal | crash ID | restart ID
     compact ID [INDEX] | faults [drop=P] [duplicate=P] [reorder=P] [delay=N] | faults off
     trace on|off|no-heartbeats | status ID | log ID | applied ID | raft-state | read-states ID | check
+
+`add-nodes` again starts a new cluster. `tick-election ID` ticks one node until its
+election timer acts (a follower campaigns, a leader checks its quorum); `run N` is N
+times "tick every live node, then stabilize". `log ID` shows the node's simulated disk.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -337,7 +344,9 @@ def _files() -> list[Path]:
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
 def test_transcript(path: Path, request: pytest.FixtureRequest) -> None:
-    rewrite = bool(request.config.getoption("--rewrite", default=False))
+    rewrite = bool(request.config.getoption("--rewrite", default=False)) or bool(
+        os.environ.get("RAFT_REWRITE")
+    )
     items = parse(path.read_text())
     interp = Interpreter()
     outputs: dict[int, list[str]] = {}
@@ -357,4 +366,5 @@ def test_transcript(path: Path, request: pytest.FixtureRequest) -> None:
         if new != path.read_text():
             path.write_text(new)
         return
-    assert not failures, failures[0]
+    if failures:
+        pytest.fail(failures[0], pytrace=False)

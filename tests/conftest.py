@@ -1,4 +1,4 @@
-"""Unit-test options."""
+"""Test-suite options (here, at the root of tests/, so `pytest --rewrite` works from anywhere)."""
 
 from __future__ import annotations
 
