@@ -21,7 +21,8 @@ def _cmd_bench_store(args: argparse.Namespace) -> int:
     from actors.etcd.bench import bench_store
 
     bench_store(clients=args.clients, puts=args.puts, reads=args.reads, runs=args.runs,
-                members=args.members, out_dir=args.out, plot=not args.no_plot)
+                members=args.members, out_dir=args.out, plot=not args.no_plot,
+                floor=args.floor)
     return 0
 
 
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--members", type=int, default=3, choices=(1, 3, 5))
     bs.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
     bs.add_argument("--no-plot", action="store_true")
+    bs.add_argument("--floor", action="store_true",
+                    help="also run a do-nothing Python gRPC server: the floor of the stack")
     bs.set_defaults(func=_cmd_bench_store)
     return p
 

@@ -125,9 +125,19 @@ def _run_etcd(members: int, kw: dict[str, Any], progress: Any) -> dict[str, Any]
         return asyncio.run(run_workload(real.endpoints, progress=progress, **kw))
 
 
+def _run_floor(members: int, kw: dict[str, Any], progress: Any) -> dict[str, Any]:
+    from actors.etcd.nullserver import NullServers
+
+    with NullServers(members) as null:
+        return asyncio.run(run_workload(null.endpoints, progress=progress, **kw))
+
+
+SYSTEMS = {"kubemu": _run_kubemu, "etcd": _run_etcd, "floor": _run_floor}
+
+
 def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
                 runs: int = 3, members: int = 3, out_dir: str = "bench-out",
-                plot: bool = True) -> dict[str, Any]:
+                plot: bool = True, floor: bool = False) -> dict[str, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
         TimeElapsedColumn
@@ -135,11 +145,12 @@ def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
 
     console = Console()
     kw = dict(clients=clients, puts=puts, reads=reads)
-    results: dict[str, list[dict[str, Any]]] = {"kubemu": [], "etcd": []}
+    systems = ["kubemu", "etcd"] + (["floor"] if floor else [])
+    results: dict[str, list[dict[str, Any]]] = {s: [] for s in systems}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as prog:
         for run in range(runs):
-            order = ["kubemu", "etcd"] if run % 2 == 0 else ["etcd", "kubemu"]
+            order = systems if run % 2 == 0 else list(reversed(systems))
             for system in order:
                 t_put = prog.add_task(f"run {run + 1}/{runs} {system:6} put", total=puts)
                 t_get = prog.add_task(f"run {run + 1}/{runs} {system:6} range", total=reads)
@@ -147,8 +158,7 @@ def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
                 def progress(phase: str, n: int, t_put: Any = t_put, t_get: Any = t_get) -> None:
                     prog.advance(t_put if phase == "put" else t_get, n)
 
-                runner = _run_kubemu if system == "kubemu" else _run_etcd
-                results[system].append(runner(members, kw, progress))
+                results[system].append(SYSTEMS[system](members, kw, progress))
 
     def med(system: str, phase: str, attr: str) -> float:
         vals = []
@@ -159,7 +169,10 @@ def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
 
     table = Table(title=f"kubemu bench store — {members} members, {clients} clients, "
                         f"{puts} puts of 256 B, {reads} linearizable ranges; median of {runs}")
-    for col in ("metric", "kubemu", "etcd 3.4", "kubemu/etcd"):
+    cols = ["metric", "kubemu", "etcd 3.4", "kubemu/etcd"]
+    if floor:
+        cols += ["gRPC floor", "kubemu/floor"]
+    for col in cols:
         table.add_column(col, justify="right")
     summary: dict[str, Any] = {}
     for phase in ("put", "range"):
@@ -167,9 +180,14 @@ def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
                                   ("99", "p99 ms", "")):
             k, e = med("kubemu", phase, attr), med("etcd", phase, attr)
             ratio = k / e if e else float("nan")
-            summary[f"{phase}_{label.replace(' ', '_').replace('/', '_per_')}"] = {
-                "kubemu": round(k, 2), "etcd": round(e, 2), "ratio": round(ratio, 3)}
-            table.add_row(f"{phase} {label}", f"{k:,.1f}", f"{e:,.1f}", f"{ratio:.2f}x")
+            row = {"kubemu": round(k, 2), "etcd": round(e, 2), "ratio": round(ratio, 3)}
+            cells = [f"{phase} {label}", f"{k:,.1f}", f"{e:,.1f}", f"{ratio:.2f}x"]
+            if floor:
+                f = med("floor", phase, attr)
+                row["floor"] = round(f, 2)
+                cells += [f"{f:,.1f}", f"{(k / f if f else float('nan')):.2f}x"]
+            summary[f"{phase}_{label.replace(' ', '_').replace('/', '_per_')}"] = row
+            table.add_row(*cells)
     console.print(table)
     os.makedirs(out_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -201,8 +219,9 @@ def _plot(results: dict[str, list[dict[str, Any]]], path: str) -> str | None:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, phase in zip(axes, ("put", "range")):
-        for system, color in (("kubemu", "tab:blue"), ("etcd", "tab:orange")):
-            for i, r in enumerate(results[system]):
+        for system, color in (("kubemu", "tab:blue"), ("etcd", "tab:orange"),
+                              ("floor", "tab:gray")):
+            for i, r in enumerate(results.get(system, [])):
                 xs = sorted(r[phase].latencies_ms)
                 if not xs:
                     continue
