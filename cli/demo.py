@@ -17,7 +17,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+console = Console(width=max(120, Console().width))
 
 
 def _say(msg: str) -> None:
@@ -43,7 +43,7 @@ def _etcdctl(endpoints: list[str], *args: str) -> None:
     console.print(f"[dim]$ ETCDCTL_API=3 {' '.join(cmd)}[/]")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
                          env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin:/usr/local/bin"})
-    console.print(out.stdout.rstrip() or out.stderr.rstrip(), markup=False, highlight=False)
+    print(out.stdout.rstrip() or out.stderr.rstrip(), flush=True)
 
 
 def run_demo(members: int = 3) -> int:
@@ -113,7 +113,10 @@ def run_demo(members: int = 3) -> int:
         t_new = time.monotonic() - t_kill
         console.print(f"    new leader: etcd-{new}, elected {t_new:.2f} s after the kill "
                       f"(election timeout 1.0 s)")
-        time.sleep(2.0)
+        at_new = len(acked)
+        deadline = time.monotonic() + 15
+        while len(acked) < at_new + 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
         stop.set()
         th.join()
         console.print(f"    writes acknowledged: {len(acked)} ({len(acked) - before} after the kill); "
@@ -123,6 +126,10 @@ def run_demo(members: int = 3) -> int:
         got = {kv.key.decode() for kv in c.get("/stream/", prefix=True).kvs}
         missing = [k for k in acked if k not in got]
         console.print(f"    read back {len(got)} keys; acknowledged but missing: {len(missing)}")
+        extra = len(got) - (len(acked) - len(missing))
+        if extra:
+            console.print(f"    {extra} write(s) the client saw fail landed anyway: an error after "
+                          "the request reached a server means 'outcome unknown', not 'not written'")
 
         _say(f"Ray restarts etcd-{old}; it recovers from its WAL and catches up")
         deadline = time.monotonic() + 60

@@ -134,6 +134,8 @@ class _PeerLink:
         self.wakeup.set()
 
     async def _run(self) -> None:
+        """Drain the queue into one long-lived SendStream call; reopen it after a failure."""
+        call: Any = None
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
@@ -143,12 +145,16 @@ class _PeerLink:
             if self.peer.id in self.member.blocked:
                 continue
             try:
-                await self.stub.Send(raft_pb2.MessageBatch(messages=batch), timeout=2.0)
+                if call is None:
+                    call = self.stub.SendStream()
+                await call.write(raft_pb2.MessageBatch(messages=batch))
                 self.failures = 0
-            except grpc.aio.AioRpcError:
+            except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
                 # raft retries by itself (heartbeats, probes); just do not spin
+                if call is not None:
+                    call.cancel()
+                call = None
                 self.failures += 1
-                self.member.node_report_unreachable(self.peer.id)
                 await asyncio.sleep(min(0.05 * self.failures, 0.5))
 
     async def close(self) -> None:
@@ -198,7 +204,8 @@ class Member:
         self.cluster_id = int.from_bytes(hashlib.sha256(cfg.cluster.encode()).digest()[:8], "big")
         self.blocked: set[int] = set()
         self._req_ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        # request id -> (future, the leader this member knew when it proposed)
+        self._pending: dict[int, tuple[asyncio.Future[Any], int]] = {}
         self._read_waiters: list[asyncio.Future[None]] = []
         self._read_states: dict[bytes, asyncio.Future[int]] = {}
         self._apply_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -282,9 +289,6 @@ class Member:
     def kick(self) -> None:
         self._kick_event.set()
 
-    def node_report_unreachable(self, peer: int) -> None:
-        pass  # the core's probe/heartbeat logic recovers by itself
-
     async def _ticker(self) -> None:
         period = self.cfg.tick_ms / 1000
         next_at = time.monotonic()
@@ -338,9 +342,12 @@ class Member:
             link.send(m)
 
     def _apply_ready(self, rd: Ready) -> None:
+        leader_changed = False
         if rd.soft_state is not None:
             was_leader = self.role == Role.LEADER
+            old_leader = self.leader
             self.role, self.leader = rd.soft_state.role, rd.soft_state.leader
+            leader_changed = self.leader != old_leader
             if self.role == Role.LEADER and not was_leader:
                 # as etcd: a new leader extends every lease by an election timeout
                 self.applier.lessor.promote(time.monotonic(), self._election_timeout())
@@ -363,9 +370,9 @@ class Member:
                 continue
             req = internal_pb2.InternalRequest.FromString(e.data)
             res = self.applier.apply(e.index, term, req)
-            fut = self._pending.pop(req.id, None)
-            if fut is not None and not fut.done():
-                fut.set_result(res)
+            pending = self._pending.pop(req.id, None)
+            if pending is not None and not pending[0].done():
+                pending[0].set_result(res)
             if res.events:
                 self._notify_watchers(res.events)
         if rd.committed_entries:
@@ -383,6 +390,22 @@ class Member:
             f = self._read_states.pop(rs.context, None)
             if f is not None and not f.done():
                 f.set_result(rs.index)
+        if leader_changed:  # after applying: what this Ready committed was answered above
+            self._fail_orphaned_proposals()
+
+    def _fail_orphaned_proposals(self) -> None:
+        """The leader changed: proposals handed to the old one may never commit.
+
+        Waiting out the request timeout helps nobody, so answer them now with
+        UNAVAILABLE, as etcd answers "leader changed". The outcome is uncertain (the new
+        leader may still commit an entry the old one replicated); clients treat it so.
+        Re-proposing instead could apply a write twice.
+        """
+        for rid, (fut, leader) in list(self._pending.items()):
+            if leader != self.leader and not fut.done():
+                fut.set_exception(EtcdError(
+                    "UNAVAILABLE", "etcdserver: leader changed"))
+                del self._pending[rid]
 
     def _maybe_snapshot(self) -> None:
         """Every `snapshot_count` applied entries: snapshot the store, compact the raft log,
@@ -425,7 +448,7 @@ class Member:
             raise EtcdError("INVALID_ARGUMENT", "etcdserver: request is too large")
         deadline = self._deadline(context)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
+        self._pending[rid] = (fut, self.node.leader)
         try:
             tick = self.cfg.tick_ms / 1000
             while not self.node.propose(data):
@@ -708,6 +731,17 @@ class _PeerService(raft_pb2_grpc.RaftPeerServicer):
                 continue
             m.node.step(raftwire.message_from_pb(pb))
         m.kick()
+        return raft_pb2.SendResponse()
+
+    async def SendStream(self, request_iterator: AsyncIterator[raft_pb2.MessageBatch],
+                         context: Any) -> raft_pb2.SendResponse:
+        m = self.m
+        async for batch in request_iterator:
+            for pb in batch.messages:
+                if pb.frm in m.blocked:
+                    continue
+                m.node.step(raftwire.message_from_pb(pb))
+            m.kick()
         return raft_pb2.SendResponse()
 
     async def LeaseRenew(self, request: raft_pb2.LeaseRenewRequest,

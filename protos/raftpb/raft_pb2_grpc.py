@@ -40,6 +40,11 @@ class RaftPeerStub:
                 request_serializer=protos_dot_raftpb_dot_raft__pb2.MessageBatch.SerializeToString,
                 response_deserializer=protos_dot_raftpb_dot_raft__pb2.SendResponse.FromString,
                 _registered_method=True)
+        self.SendStream = channel.stream_unary(
+                '/kubemu.raftpb.RaftPeer/SendStream',
+                request_serializer=protos_dot_raftpb_dot_raft__pb2.MessageBatch.SerializeToString,
+                response_deserializer=protos_dot_raftpb_dot_raft__pb2.SendResponse.FromString,
+                _registered_method=True)
         self.LeaseRenew = channel.unary_unary(
                 '/kubemu.raftpb.RaftPeer/LeaseRenew',
                 request_serializer=protos_dot_raftpb_dot_raft__pb2.LeaseRenewRequest.SerializeToString,
@@ -62,6 +67,14 @@ class RaftPeerServicer:
 
     def Send(self, request, context):
         """Deliver raft messages; the receiver steps them into its node in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendStream(self, request_iterator, context):
+        """The same over one long-lived stream per peer pair: the sender writes a batch per
+        raft Ready instead of paying for a unary call each time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -93,6 +106,11 @@ def add_RaftPeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Send': grpc.unary_unary_rpc_method_handler(
                     servicer.Send,
+                    request_deserializer=protos_dot_raftpb_dot_raft__pb2.MessageBatch.FromString,
+                    response_serializer=protos_dot_raftpb_dot_raft__pb2.SendResponse.SerializeToString,
+            ),
+            'SendStream': grpc.stream_unary_rpc_method_handler(
+                    servicer.SendStream,
                     request_deserializer=protos_dot_raftpb_dot_raft__pb2.MessageBatch.FromString,
                     response_serializer=protos_dot_raftpb_dot_raft__pb2.SendResponse.SerializeToString,
             ),
@@ -137,6 +155,33 @@ class RaftPeer:
             request,
             target,
             '/kubemu.raftpb.RaftPeer/Send',
+            protos_dot_raftpb_dot_raft__pb2.MessageBatch.SerializeToString,
+            protos_dot_raftpb_dot_raft__pb2.SendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/kubemu.raftpb.RaftPeer/SendStream',
             protos_dot_raftpb_dot_raft__pb2.MessageBatch.SerializeToString,
             protos_dot_raftpb_dot_raft__pb2.SendResponse.FromString,
             options,

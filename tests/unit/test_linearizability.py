@@ -164,6 +164,8 @@ class LinRun:
             "pre_vote": rng.random() < 0.8,
             "check_quorum": rng.random() < 0.8,
         }
+        # how often crashes, partitions, transfers and compactions happen, relative
+        self.intensity = rng.choice([0.5, 1.0, 1.0, 2.0, 4.0])
         self._booting = False
         self.stats = Stats()
         self.cluster = Cluster(
@@ -374,12 +376,13 @@ class LinRun:
                 self.log("faults off")
         live = c.live()
         leader = c.leader()
-        if rng.random() < 0.02 and len(live) >= 2:
+        k = self.intensity
+        if rng.random() < 0.02 * k and len(live) >= 2:
             # crash a member: the leader half of the time; now and then a second one
             victim = leader if leader and rng.random() < 0.5 else rng.choice(live)
             if len(live) == N_NODES or rng.random() < 0.2:
                 self._crash(victim)
-        if self.heal_at is None and rng.random() < 0.02:
+        if self.heal_at is None and rng.random() < 0.02 * k:
             self.stats.partitions += 1
             kind = rng.randrange(4)
             ids = list(c.ids)
@@ -404,14 +407,14 @@ class LinRun:
             self.log(f"{desc} (heal at t={self.heal_at})")
         live = c.live()
         leader = c.leader()
-        if leader and rng.random() < 0.015:
+        if leader and rng.random() < 0.015 * k:
             to = rng.choice([i for i in c.ids if i != leader])
             via = rng.choice(live)
             self.stats.transfers += 1
             self.log(f"transfer leadership {leader} -> {to} (asked on {via})")
             c.transfer_leader(via, to)
         live = c.live()
-        if rng.random() < 0.04 and live:
+        if rng.random() < 0.04 * k and live:
             # snapshot a member's state machine and drop its log up to there
             node = rng.choice(live)
             nd = c.node(node)
@@ -471,7 +474,7 @@ class LinRun:
 
     def run(self) -> None:
         c = self.cluster
-        self.log(f"config {self.cfg}")
+        self.log(f"config {self.cfg} fault intensity {self.intensity}")
         for _ in range(RUN_TICKS):
             self._one_tick(load=True, faults=True)
         # heal everything, let in-flight operations finish, and let the members converge

@@ -354,6 +354,7 @@ def test_raft_peer_service() -> None:
     assert svc.full_name == "kubemu.raftpb.RaftPeer"
     assert {m.name: (m.input_type.full_name, m.output_type.full_name) for m in svc.methods} == {
         "Send": ("kubemu.raftpb.MessageBatch", "kubemu.raftpb.SendResponse"),
+        "SendStream": ("kubemu.raftpb.MessageBatch", "kubemu.raftpb.SendResponse"),
         "LeaseRenew": ("kubemu.raftpb.LeaseRenewRequest", "kubemu.raftpb.LeaseRenewResponse"),
         "LeaseTimeToLive": ("etcdserverpb.LeaseTimeToLiveRequest",
                             "etcdserverpb.LeaseTimeToLiveResponse"),
