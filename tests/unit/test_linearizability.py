@@ -28,9 +28,9 @@ How the pieces fit:
 `tests.raftsim` checks raft's own safety properties (election safety, state machine
 safety, leader completeness, ReadIndex floors) all along and raises `SafetyViolation`.
 
-Options (tests/unit/conftest.py, so give pytest a path under tests/unit, e.g.
-`pytest tests/unit/test_linearizability.py --lin-seeds=500`): `--lin-seeds=N` runs seeds
-0..N-1 (default 20), `--lin-seed=S` runs only seed S. A failure names the seed, the
+Options (tests/conftest.py), e.g. `pytest tests/unit/test_linearizability.py
+--lin-seeds=500`: `--lin-seeds=N` runs seeds 0..N-1 (default 20), `--lin-seed=S` runs
+only seed S. A failure names the seed, the
 checker's explanation and the tail of the run's event log; rerun with `--lin-seed=S -s`
 and `LIN_TRACE=1` in the environment for the full event log.
 """
