@@ -135,9 +135,9 @@ def run_demo(members: int = 3) -> int:
         deadline = time.monotonic() + 60
         caught = False
         while time.monotonic() < deadline:
-            sts = h.statuses(2.0)
-            st = sts.get(old)
-            lead = sts.get(new) if new else None
+            all_st = h.statuses(2.0)
+            st = all_st.get(old)
+            lead = all_st.get(new) if new else None
             if st and lead and st["pid"] != pid and st["applied"] >= lead["applied"] > 0:
                 caught = True
                 break

@@ -49,7 +49,7 @@ def start_actor(cls: type, name: str, *args: Any, namespace: str | None = None,
                 detached: bool = True, max_restarts: int = -1, num_cpus: float = 0,
                 **kwargs: Any) -> Any:
     """Start `cls` as a named Ray actor (restarted by Ray after a crash)."""
-    remote_cls = ray.remote(cls)
+    remote_cls: Any = ray.remote(cls)
     opts: dict[str, Any] = dict(name=name, max_restarts=max_restarts, num_cpus=num_cpus,
                                 max_concurrency=16)
     if namespace is not None:

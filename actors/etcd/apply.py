@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 
 from protos.etcdserverpb import internal_pb2, rpc_pb2
 from protos.mvccpb import kv_pb2

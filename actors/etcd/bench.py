@@ -199,8 +199,8 @@ def bench_store(*, clients: int = 100, puts: int = 10_000, reads: int = 10_000,
                             for r in rs] for s, rs in results.items()},
     }
     path = os.path.join(out_dir, f"store-{stamp}.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
+    with open(path, "w") as out:
+        json.dump(report, out, indent=2)
     console.print(f"report: {path}")
     if plot:
         png = _plot(results, os.path.join(out_dir, f"store-{stamp}.png"))

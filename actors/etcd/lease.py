@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 
 __all__ = [
     "DEFAULT_EXPIRED_RETRY_INTERVAL",

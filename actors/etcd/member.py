@@ -387,9 +387,9 @@ class Member:
                         still.append((idx, f))
                 self._apply_waiters = still
         for rs in rd.read_states:
-            f = self._read_states.pop(rs.context, None)
-            if f is not None and not f.done():
-                f.set_result(rs.index)
+            rf = self._read_states.pop(rs.context, None)
+            if rf is not None and not rf.done():
+                rf.set_result(rs.index)
         if leader_changed:  # after applying: what this Ready committed was answered above
             self._fail_orphaned_proposals()
 

@@ -54,8 +54,8 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Final
 
-import msgpack  # type: ignore[import-untyped]
-from sortedcontainers import SortedList  # type: ignore[import-untyped]
+import msgpack
+from sortedcontainers import SortedList
 
 __all__ = [
     "CompactedError",

@@ -5,6 +5,8 @@ Field for field; used only at the network edge of the member actor.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from protos.raftpb import raft_pb2
 
 from .rafttypes import Entry, Message, MsgType, Snapshot
@@ -12,7 +14,7 @@ from .rafttypes import Entry, Message, MsgType, Snapshot
 
 def message_to_pb(m: Message) -> raft_pb2.Message:
     pb = raft_pb2.Message(
-        type=int(m.type), to=m.to, frm=m.frm, term=m.term, log_term=m.log_term,
+        type=cast(Any, int(m.type)), to=m.to, frm=m.frm, term=m.term, log_term=m.log_term,
         index=m.index, commit=m.commit, reject=m.reject, reject_hint=m.reject_hint,
         context=m.context,
     )
