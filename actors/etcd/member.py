@@ -251,6 +251,7 @@ class Member:
             rng, hard_state=hard_state, snapshot=snap, entries=entries)
         self.role = self.node.role
         self.leader = self.node.leader
+        self._synced_tv = (hard_state.term, hard_state.vote) if hard_state else (0, 0)
 
         self.peer_server = grpcutil.aio_server()
         raft_pb2_grpc.add_RaftPeerServicer_to_server(_PeerService(self), self.peer_server)
@@ -306,6 +307,9 @@ class Member:
         loop = asyncio.get_running_loop()
         while True:
             await self._kick_event.wait()
+            # let the handlers that are already runnable (more proposals, more acks) run
+            # first, so this Ready carries them all: one fsync and one send for the lot
+            await asyncio.sleep(0)
             self._kick_event.clear()
             while self.node.has_ready():
                 rd = self.node.ready()
@@ -325,16 +329,28 @@ class Member:
                 if rd.snapshot is not None:
                     await loop.run_in_executor(None, self.storage.save_snapshot, rd.snapshot)
                 if rd.hard_state is not None or rd.entries:
-                    await loop.run_in_executor(None, self.storage.save, rd.hard_state,
-                                               rd.entries)
-                    self.stats["fsyncs"] += 1
-                    self.stats["entries"] += len(rd.entries)
+                    if self._must_sync(rd):
+                        await loop.run_in_executor(None, self.storage.save, rd.hard_state,
+                                                   rd.entries)
+                        self.stats["fsyncs"] += 1
+                        self.stats["entries"] += len(rd.entries)
+                    else:
+                        # only the commit index moved: written, not fsynced (as etcd's
+                        # MustSync) -- a lost commit index is re-learned from the leader
+                        self.storage.save(rd.hard_state, rd.entries, sync=False)
                 for m in late:
                     self._send(m)
                 self._apply_ready(rd)
                 self.node.advance(rd)
                 self.stats["batches"] += 1
                 self._maybe_snapshot()
+
+    def _must_sync(self, rd: Ready) -> bool:
+        hs = rd.hard_state
+        must = bool(rd.entries) or (hs is not None and (hs.term, hs.vote) != self._synced_tv)
+        if hs is not None:
+            self._synced_tv = (hs.term, hs.vote)
+        return must
 
     def _send(self, m: Message) -> None:
         link = self._links.get(m.to)
