@@ -144,3 +144,67 @@ def test_oversized_and_malformed_requests_are_rejected(store: Any) -> None:
         assert c.get("/after-bad-input").kvs[0].value == b"ok"
     finally:
         c.close()
+
+
+def test_watch_resumes_on_another_member_without_gaps(store: Any) -> None:
+    """The client's watch survives the death of the member it streams from."""
+    import asyncio
+    import threading as th
+
+    from actors.etcd.client import EtcdClient
+
+    target = store.leader()
+    target_ep = store.configs[target - 1].me.client_addr
+    others = [c.me.client_addr for c in store.configs if c.id != target]
+    seen: list[tuple[int, bytes]] = []
+    done = th.Event()
+
+    async def watcher() -> None:
+        c = EtcdClient([target_ep] + others, start_endpoint=0, follow_leader=False)
+        async def consume() -> None:
+            async for rev, ev in c.watch("/wr/", prefix=True):
+                seen.append((rev, ev.kv.key))
+                if len(seen) >= 60:
+                    return
+        try:
+            await asyncio.wait_for(consume(), 60)
+        finally:
+            await c.close()
+            done.set()
+
+    t = th.Thread(target=lambda: asyncio.run(watcher()), daemon=True)
+    t.start()
+    time.sleep(1.0)
+    w = SyncEtcdClient(others)
+    for i in range(30):
+        w.put(f"/wr/{i:03d}", "x")
+    store.kill(target)  # the member the watch streams from
+    for i in range(30, 60):
+        for _ in range(50):
+            try:
+                w.put(f"/wr/{i:03d}", "x")
+                break
+            except (EtcdClientError, UncertainWriteError):
+                time.sleep(0.1)
+    w.close()
+    assert done.wait(60), f"watch stalled after {len(seen)} events"
+    keys = [k for _, k in seen]
+    assert keys == [f"/wr/{i:03d}".encode() for i in range(60)], "gap or duplicate in watch"
+    revs = [r for r, _ in seen]
+    assert revs == sorted(revs) and len(set(revs)) == 60
+    _wait(lambda: _converged(store), 60, "the killed member to come back")
+
+
+def test_lease_expiry_deletes_attached_keys(store: Any) -> None:
+    c = SyncEtcdClient(store.endpoints)
+    try:
+        lease = c.lease_grant(2).ID
+        c.put("/lease-exp/a", "1", lease=lease)
+        c.put("/lease-exp/b", "2", lease=lease)
+        assert c.get("/lease-exp/", prefix=True).count == 2
+        assert c.lease_keepalive_once(lease) == 2
+        _wait(lambda: c.get("/lease-exp/", prefix=True).count == 0, 15,
+              "the leader to revoke the expired lease")
+        assert c.lease_ttl(lease).TTL == -1
+    finally:
+        c.close()
