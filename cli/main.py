@@ -1,6 +1,7 @@
 """The `kubemu` command.
 
 Subcommands so far:
+  kubemu up | status | down   a cluster's life cycle (cli/cluster_cmds.py)
   kubemu demo                 the store failure story (3 members, kill the leader)
   kubemu bench store [...]    kubemu store vs real etcd 3.4, side by side
 """
@@ -30,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu", description="A Kubernetes cluster emulator "
                                 "whose components are Ray actors speaking gRPC.")
     sub = p.add_subparsers(dest="command", required=True)
+
+    from cli import cluster_cmds
+
+    cluster_cmds.register(sub)
 
     d = sub.add_parser("demo", help="launch a 3-member store, kill its leader, show it survive")
     d.add_argument("--members", type=int, default=3, choices=(3, 5))

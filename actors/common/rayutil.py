@@ -72,6 +72,10 @@ def call_async(handle: Any, method: str, *args: Any) -> Any:
     return getattr(handle, method).remote(*args)
 
 
+def get(ref: Any, timeout: float | None = 30.0) -> Any:
+    return ray.get(ref, timeout=timeout)
+
+
 def wait_all(refs: list[Any], timeout: float | None = 60.0) -> list[Any]:
     return list(ray.get(refs, timeout=timeout))
 

@@ -1,0 +1,224 @@
+"""`kubemu up`, `kubemu status`, `kubemu down`: a cluster's life cycle."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_CONFIG = "cluster.yaml"
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
+
+
+def _resolve_name(args: argparse.Namespace) -> str | None:
+    from actors.cluster import current_name
+
+    return getattr(args, "name", None) or current_name()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from actors import cluster
+    from actors.common.config import ConfigError, load
+
+    path = args.file
+    if path == DEFAULT_CONFIG and not os.path.exists(path):
+        here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            DEFAULT_CONFIG)
+        path = here if os.path.exists(here) else path
+    try:
+        cfg = load(path)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.name:
+        cfg.name = args.name
+    if args.time_scale is not None:
+        cfg.time_scale = args.time_scale
+    try:
+        existing = cluster.ClusterState.load(cfg.name)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None:
+        return _err(f'cluster "{cfg.name}" is already up (state in '
+                    f"{cluster.state_dir(cfg.name)}); `kubemu down --name {cfg.name}` first")
+    console = Console(stderr=True)
+    t0 = time.monotonic()
+    state = None
+    try:
+        with console.status(f"launching cluster {cfg.name}") as st:
+            def progress(msg: str) -> None:
+                st.update(f"[bold]{cfg.name}[/]: {msg}  ({time.monotonic() - t0:.0f}s)")
+                console.log(msg)
+            state = cluster.launch(cfg, address=args.address, config_file=os.path.abspath(path),
+                                   progress=progress)
+    except KeyboardInterrupt:
+        console.print("interrupted: tearing down")
+        _teardown_quietly(cfg.name)
+        return 130
+    except Exception as e:  # report, tear down what was started, exit 1
+        console.print(f"[red]launch failed:[/] {e}")
+        _teardown_quietly(cfg.name)
+        return 1
+    console.print(f"cluster [bold]{cfg.name}[/] is up in {time.monotonic() - t0:.1f} s")
+    rc = _print_status(state, "table")
+    if args.foreground:
+        return _foreground(state)
+    from actors.common import rayutil
+
+    rayutil.shutdown()
+    return rc
+
+
+def _teardown_quietly(name: str) -> None:
+    from actors import cluster
+
+    try:
+        cluster.teardown(cluster.ClusterState.load(name))
+    except Exception:
+        pass
+
+
+def _foreground(state: Any) -> int:
+    from rich.live import Live
+
+    from actors import cluster
+
+    try:
+        with Live(_status_tables(state), refresh_per_second=1, screen=False) as live:
+            while True:
+                time.sleep(2)
+                live.update(_status_tables(state))
+    except KeyboardInterrupt:
+        pass
+    cluster.teardown(state)
+    print(f"cluster {state.name} stopped")
+    return 0
+
+
+def _collect(state: Any) -> dict[str, Any]:
+    from actors import cluster
+    from actors.apiserver.client import SyncAPIClient
+
+    cluster.connect(state.ray_address, state.namespace, timeout=20)
+    sts = cluster.actor_statuses(state)
+    comps = []
+    for name, role in state.actors.items():
+        st = sts.get(name) or {}
+        comps.append({
+            "name": name, "role": role, "healthy": bool(sts.get(name)),
+            "pid": st.get("pid"), "address": st.get("client_addr") or st.get("address") or "",
+            "leader": st.get("role") == "leader" if role == "etcd" else None,
+        })
+    nodes = []
+    try:
+        c = SyncAPIClient(state.apiserver)
+        try:
+            for n in c.list("nodes").get("items", []):
+                nodes.append({"name": n["metadata"]["name"],
+                              "ready": cluster.node_ready(n),
+                              "unschedulable": bool((n.get("spec") or {}).get("unschedulable"))})
+        finally:
+            c.close()
+    except Exception as e:
+        nodes.append({"name": "?", "error": str(e)})
+    return {"name": state.name, "ray": state.ray_address, "apiserver": state.apiserver,
+            "etcd": state.etcd_endpoints, "components": comps, "nodes": nodes}
+
+
+def _status_tables(state: Any) -> Any:
+    from rich.console import Group
+
+    data = _collect(state)
+    t = Table(title=f"cluster {data['name']} — apiserver {data['apiserver']}, Ray {data['ray']}")
+    for c in ("COMPONENT", "ROLE", "PID", "ADDRESS", "HEALTHY"):
+        t.add_column(c)
+    for c in data["components"]:
+        role = c["role"] + (" (leader)" if c["leader"] else "")
+        t.add_row(c["name"], role, str(c["pid"] or "-"), c["address"],
+                  "[green]yes[/]" if c["healthy"] else "[red]no[/]")
+    nt = Table(title="nodes")
+    for c in ("NAME", "STATUS"):
+        nt.add_column(c)
+    for n in data["nodes"]:
+        if "error" in n:
+            nt.add_row("?", f"[red]{n['error']}[/]")
+            continue
+        s = "Ready" if n["ready"] else "NotReady"
+        if n["unschedulable"]:
+            s += ",SchedulingDisabled"
+        nt.add_row(n["name"], s)
+    return Group(t, nt)
+
+
+def _print_status(state: Any, output: str) -> int:
+    if output == "json":
+        print(json.dumps(_collect(state), indent=2))
+        return 0
+    Console(width=max(120, Console().width)).print(_status_tables(state))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from actors import cluster
+    from actors.common import rayutil
+
+    name = _resolve_name(args)
+    if not name:
+        return _err("no cluster: start one with `kubemu up`")
+    try:
+        state = cluster.ClusterState.load(name)
+    except FileNotFoundError as e:
+        return _err(str(e))
+    try:
+        return _print_status(state, args.output)
+    except Exception as e:
+        return _err(f"cluster {name} is not reachable: {e}")
+    finally:
+        rayutil.shutdown()
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from actors import cluster
+
+    name = _resolve_name(args)
+    if not name:
+        return _err("no cluster: nothing to stop")
+    try:
+        state = cluster.ClusterState.load(name)
+    except FileNotFoundError as e:
+        return _err(str(e))
+    cluster.teardown(state, keep_data=args.keep_data)
+    print(f"cluster {name} stopped")
+    return 0
+
+
+def register(sub: Any) -> None:
+    up = sub.add_parser("up", help="launch a cluster from cluster.yaml")
+    up.add_argument("-f", "--file", default=DEFAULT_CONFIG)
+    up.add_argument("--name", help="cluster name (default: from the file)")
+    up.add_argument("--address", help="join this Ray cluster instead of starting one")
+    up.add_argument("--time-scale", type=float, default=None,
+                    help="override timeScale (0.1 = ten times faster)")
+    up.add_argument("--foreground", action="store_true",
+                    help="keep a live view until Ctrl-C, then tear down")
+    up.set_defaults(func=cmd_up)
+
+    st = sub.add_parser("status", help="components and nodes of a cluster")
+    st.add_argument("--name")
+    st.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    st.set_defaults(func=cmd_status)
+
+    dn = sub.add_parser("down", help="stop a cluster and everything it started")
+    dn.add_argument("--name")
+    dn.add_argument("--keep-data", action="store_true", help="keep the etcd data directories")
+    dn.set_defaults(func=cmd_down)
