@@ -85,14 +85,17 @@ class ClusterState:
 # ---- the Ray runtime ------------------------------------------------------------------
 
 
-def start_ray_head(name: str, num_cpus: int | None = None) -> tuple[str, int]:
-    """Start a private Ray runtime (`ray start --head --block` in its own session)."""
+def start_ray_head(name: str, num_cpus: int | None = None,
+                   log_path: str | None = None) -> tuple[str, int]:
+    """Start a private Ray runtime (`ray start --head --block` in its own session).
+
+    Returns (address, session id); `kill_session(sid)` stops every process of it."""
     port = grpcutil.free_ports(1)[0]
     temp = f"/tmp/kubemu-ray-{name}"
     shutil.rmtree(temp, ignore_errors=True)
     ray_bin = str(Path(sys.executable).with_name("ray"))
     env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
-    log = open(state_dir(name) / "ray.log", "wb")
+    log = open(log_path or state_dir(name) / "ray.log", "wb")
     p = subprocess.Popen(
         [ray_bin, "start", "--head", "--block", f"--port={port}",
          f"--num-cpus={num_cpus or os.cpu_count() or 2}", "--include-dashboard=false",

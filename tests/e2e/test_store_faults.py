@@ -106,7 +106,9 @@ def test_minority_partition_cannot_commit_then_converges(store: Any) -> None:
         with pytest.raises(EtcdClientError) as ei:
             lonely.put("/part/lonely", "x")
         assert ei.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-        assert time.monotonic() - t0 >= 1.0  # it waited for a commit that cannot happen
+        # it waited for a commit that cannot happen, until it lost its leader (about one
+        # election timeout: answered "leader changed") or its deadline
+        assert time.monotonic() - t0 >= 0.5
         majority = [c.me.client_addr for c in store.configs if c.id != victim]
         c = SyncEtcdClient(majority)
         for i in range(20):

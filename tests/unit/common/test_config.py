@@ -1,0 +1,94 @@
+"""cluster.yaml: the shipped file loads; bad files name the field and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from actors.common.config import ConfigError, load, parse, parse_duration
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_shipped_cluster_yaml_loads_with_upstream_defaults() -> None:
+    cfg = load(str(ROOT / "cluster.yaml"))
+    assert cfg.name == "kubemu" and cfg.etcd_members == 3 and len(cfg.nodes) == 3
+    assert cfg.timings["nodeMonitorGracePeriod"] == 50 and cfg.timings["nodeMonitorPeriod"] == 5
+    assert cfg.timings["nodeLeaseDurationSeconds"] == 40
+    assert cfg.timings["defaultTolerationSeconds"] == 300
+    assert cfg.images["nginx:1.25"].pull_seconds == 2.0
+    assert cfg.nodes[0].capacity["cpu"] == "4"
+
+
+def test_time_scale_compresses_every_duration() -> None:
+    cfg = parse({"nodes": [{"name": "n1"}], "timeScale": 0.1})
+    assert cfg.timing("nodeMonitorGracePeriod") == pytest.approx(5.0)
+    assert cfg.timing("defaultTolerationSeconds") == pytest.approx(30.0)
+
+
+def _base(**over: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": "c", "nodes": [{"name": "n1"}]}
+    doc.update(over)
+    return doc
+
+
+@pytest.mark.parametrize("doc,expected", [
+    pytest.param(_base(nodes=[{"name": "n1", "capacity": {"cpu": "lots"}}]),
+                 'nodes[0].capacity.cpu: Invalid value: "lots"', id="bad-quantity"),
+    pytest.param(_base(nodes=[{"name": "n1"}, {"name": "n1"}]),
+                 'nodes[1].name: Duplicate value: "n1"', id="duplicate-node"),
+    pytest.param(_base(nodes=[{"name": "Node_1"}]),
+                 'nodes[0].name: Invalid value: "Node_1": must be a DNS-1123 subdomain',
+                 id="bad-node-name"),
+    pytest.param(_base(etcd={"members": 2}),
+                 "etcd.members: Unsupported value: 2: supported values: 1, 3, 5", id="even-etcd"),
+    pytest.param(_base(timeScale=0), "timeScale: Invalid value: 0: must be a number greater than 0",
+                 id="zero-timescale"),
+    pytest.param(_base(timings={"nodeMonitorGracePeriod": "fifty"}),
+                 'timings.nodeMonitorGracePeriod: Invalid value: "fifty"', id="bad-duration"),
+    pytest.param(_base(timings={"nodeGrace": "5s"}), 'timings.nodeGrace: Unsupported value',
+                 id="unknown-timing"),
+    pytest.param(_base(nodes=[{"name": "n1", "taints": [{"key": "k", "effect": "Never"}]}]),
+                 'nodes[0].taints[0].effect: Unsupported value: "Never"', id="bad-taint"),
+    pytest.param(_base(nodes=[]), "nodes: Required value", id="no-nodes"),
+    pytest.param(_base(extra=1), 'extra: Unsupported value: "extra"', id="unknown-field"),
+    pytest.param(_base(name="Bad Name"), 'name: Invalid value: "Bad Name"', id="bad-name"),
+])
+def test_bad_config_names_field_and_value(doc: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as ei:
+        parse(doc)
+    assert any(e.startswith(expected) for e in ei.value.errors), ei.value.errors
+
+
+def test_every_error_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as ei:
+        parse(_base(timeScale=-1, etcd={"members": 4}))
+    assert len(ei.value.errors) == 2
+
+
+def test_unparseable_yaml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("nodes: [\n")
+    with pytest.raises(ConfigError, match="<yaml>"):
+        load(str(bad))
+    with pytest.raises(ConfigError, match="Not found"):
+        load(str(tmp_path / "missing.yaml"))
+
+
+@pytest.mark.parametrize("text,seconds", [
+    ("10s", 10), ("500ms", 0.5), ("5m", 300), ("1h30m", 5400), (7, 7), (0.25, 0.25)])
+def test_durations(text: Any, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "10", "5 s", "1d", "-3s", True])
+def test_bad_durations(text: Any) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_round_trip_of_shipped_file_is_valid_yaml() -> None:
+    assert isinstance(yaml.safe_load((ROOT / "cluster.yaml").read_text()), dict)
