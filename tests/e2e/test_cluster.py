@@ -1,0 +1,190 @@
+"""A whole cluster on real Ray actors (compressed timeScale): the control-plane story.
+
+3 nodes Ready; a Deployment of 3 runs 3 pods spread over the nodes; a deleted pod is
+replaced; scale 3 → 5 → 1; a pod with an impossible nodeSelector stays Pending with
+the FailedScheduling event; invalid manifests are rejected with field errors and
+nothing is stored; deleting a Deployment deletes its ReplicaSets and pods.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from actors.api.errors import APIError
+
+pytestmark = pytest.mark.e2e
+
+TIME_SCALE = 0.2
+
+
+@pytest.fixture(scope="module")
+def cluster(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    import os
+
+    from actors import cluster as cl
+    from actors.common.config import load
+
+    home = tmp_path_factory.mktemp("kubemu-home")
+    old = os.environ.get("KUBEMU_HOME")
+    os.environ["KUBEMU_HOME"] = str(home)
+    cfg = load(os.path.join(os.path.dirname(__file__), "..", "..", "cluster.yaml"))
+    cfg.name = "e2e-cluster"
+    cfg.time_scale = TIME_SCALE
+    state = cl.launch(cfg, address=ray_address)
+    try:
+        yield state
+    finally:
+        cl.teardown(state)
+        cl.connect(ray_address, "kubemu-e2e")
+        if old is None:
+            os.environ.pop("KUBEMU_HOME", None)
+        else:
+            os.environ["KUBEMU_HOME"] = old
+
+
+@pytest.fixture(scope="module")
+def api(cluster: Any) -> Iterator[Any]:
+    from actors.apiserver.client import SyncAPIClient
+
+    c = SyncAPIClient(cluster.apiserver)
+    yield c
+    c.close()
+
+
+def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def deployment(name: str, replicas: int, **spec_extra: Any) -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"containers": [{"name": "web", "image": "nginx:1.25",
+                                                "resources": {"requests": {"cpu": "100m"}}}]}
+    pod_spec.update(spec_extra)
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec}}}
+
+
+def running_pods(api: Any, app: str) -> list[dict[str, Any]]:
+    pods = api.list("pods", namespace="default", label_selector=f"app={app}")["items"]
+    return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")]
+
+
+def test_nodes_ready(api: Any, cluster: Any) -> None:
+    nodes = api.list("nodes")["items"]
+    assert sorted(n["metadata"]["name"] for n in nodes) == ["node-1", "node-2", "node-3"]
+    for n in nodes:
+        ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True"
+    leases = api.list("leases", namespace="kube-node-lease")["items"]
+    assert {lease["metadata"]["name"] for lease in leases} >= {"node-1", "node-2", "node-3"}
+
+
+def test_system_namespaces_exist(api: Any) -> None:
+    names = {n["metadata"]["name"] for n in api.list("namespaces")["items"]}
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+
+
+def test_deployment_runs_spread_replaced_and_scaled(api: Any) -> None:
+    api.create("deployments", deployment("web", 3), namespace="default")
+    pods = wait_for(lambda: len(running_pods(api, "web")) == 3 and running_pods(api, "web"),
+                    60, "3 Running pods")
+    assert len({p["spec"]["nodeName"] for p in pods}) == 3, "pods should spread over 3 nodes"
+    rs = api.list("replicasets", namespace="default", label_selector="app=web")["items"]
+    assert len(rs) == 1
+    h = rs[0]["metadata"]["labels"]["pod-template-hash"]
+    assert rs[0]["metadata"]["name"] == f"web-{h}"
+    for p in pods:
+        assert p["metadata"]["name"].startswith(f"web-{h}-")
+        assert p["status"]["podIP"] and p["status"]["hostIP"]
+        conds = {c["type"]: c["status"] for c in p["status"]["conditions"]}
+        assert conds.get("Ready") == "True" and conds.get("PodScheduled") == "True"
+
+    victim = pods[0]["metadata"]["name"]
+    api.delete("pods", victim, namespace="default")
+    wait_for(lambda: len(running_pods(api, "web")) == 3 and
+             victim not in {p["metadata"]["name"] for p in running_pods(api, "web")},
+             60, "a replacement pod")
+
+    for n in (5, 1):
+        api.patch("deployments", "web", {"spec": {"replicas": n}}, namespace="default")
+        wait_for(lambda n=n: len(api.list("pods", namespace="default",
+                                          label_selector="app=web")["items"]) == n
+                 and len(running_pods(api, "web")) == n, 90, f"{n} pods")
+    d = wait_for(lambda: (lambda d: d if (d.get("status") or {}).get("readyReplicas") == 1
+                          else None)(api.get("deployments", "web", namespace="default")),
+                 30, "deployment status")
+    assert d["status"]["replicas"] == 1 and d["status"]["availableReplicas"] == 1
+
+
+def test_impossible_node_selector_stays_pending_with_event(api: Any) -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "nowhere", "namespace": "default"},
+           "spec": {"nodeSelector": {"disktype": "ssd"},
+                    "containers": [{"name": "c", "image": "nginx:1.25"}]}}
+    api.create("pods", pod, namespace="default")
+
+    def event() -> Any:
+        evs = api.list("events", namespace="default",
+                       field_selector="involvedObject.name=nowhere")["items"]
+        return [e for e in evs if e.get("reason") == "FailedScheduling"]
+
+    evs = wait_for(event, 30, "FailedScheduling event")
+    assert evs[0]["message"] == ("0/3 nodes are available: 3 node(s) didn't match Pod's "
+                                 "node affinity/selector.")
+    time.sleep(1.0)
+    p = api.get("pods", "nowhere", namespace="default")
+    assert p["status"]["phase"] == "Pending" and not p["spec"].get("nodeName")
+    api.delete("pods", "nowhere", namespace="default")
+
+
+@pytest.mark.parametrize("manifest,field", [
+    pytest.param(deployment("bad-replicas", -1), "spec.replicas", id="negative-replicas"),
+    pytest.param({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "noimage",
+                  "namespace": "default"}, "spec": {"containers": [{"name": "c"}]}},
+                 "spec.containers[0].image", id="missing-image"),
+    pytest.param({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name",
+                  "namespace": "default"},
+                  "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}},
+                 "metadata.name", id="bad-name"),
+])
+def test_invalid_manifests_rejected_and_not_stored(api: Any, manifest: dict[str, Any],
+                                                    field: str) -> None:
+    resource = "deployments" if manifest["kind"] == "Deployment" else "pods"
+    with pytest.raises(APIError) as ei:
+        api.create(resource, manifest, namespace="default")
+    assert ei.value.code == 422 and ei.value.reason == "Invalid"
+    assert field in ei.value.message
+    with pytest.raises(APIError) as ei2:
+        api.get(resource, manifest["metadata"]["name"], namespace="default")
+    assert ei2.value.code == 404
+
+
+def test_namespace_must_exist(api: Any) -> None:
+    with pytest.raises(APIError) as ei:
+        api.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": "p", "namespace": "nope"},
+                            "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}},
+                   namespace="nope")
+    assert ei.value.code == 404 and 'namespaces "nope" not found' in ei.value.message
+
+
+def test_deleting_deployment_deletes_replicasets_and_pods(api: Any) -> None:
+    api.create("deployments", deployment("gone", 2), namespace="default")
+    wait_for(lambda: len(running_pods(api, "gone")) == 2, 60, "2 Running pods")
+    api.delete("deployments", "gone", namespace="default")
+    wait_for(lambda: not api.list("replicasets", namespace="default",
+                                  label_selector="app=gone")["items"], 60, "ReplicaSets gone")
+    wait_for(lambda: not api.list("pods", namespace="default",
+                                  label_selector="app=gone")["items"], 60, "pods gone")
