@@ -1,0 +1,57 @@
+"""The simulated container runtime of one node (pure): images, sandboxes, containers.
+
+`Runtime` plays containerd + CNI for one kubelet: an `ImageStore` with the node's
+serial puller, an `IPAllocator` over the podCIDR for pod sandboxes, and container
+creation with IDs that look like containerd's (64 hex digits, shown as
+`kubemu://<id>`). It keeps no per-pod tables: each pod worker holds its own
+`Container` objects, so a thousand hollow nodes in one process stay small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .behavior import Behavior, behavior_for
+from .containers import SIGKILL_EXIT_CODE, Container, exit_reason
+from .images import (ImageStore, PullTicket, RegistryImage, default_pull_policy,
+                     normalize_image)
+from .ipam import IPAllocator, IPExhausted
+
+__all__ = ["Behavior", "Container", "ImageStore", "IPAllocator", "IPExhausted", "PullTicket",
+           "RegistryImage", "Runtime", "SIGKILL_EXIT_CODE", "behavior_for",
+           "default_pull_policy", "exit_reason", "normalize_image"]
+
+RUNTIME_SCHEME = "kubemu"
+
+
+class Runtime:
+    __slots__ = ("node_name", "time_scale", "images", "ipam", "_seq")
+
+    def __init__(self, node_name: str, pod_cidr: str, registry: dict[str, RegistryImage],
+                 time_scale: float = 1.0, preloaded: tuple[str, ...] = ()) -> None:
+        self.node_name = node_name
+        self.time_scale = time_scale
+        self.images = ImageStore(registry, time_scale, preloaded)
+        self.ipam = IPAllocator(pod_cidr)
+        self._seq = 0
+
+    def run_sandbox(self, pod_uid: str) -> str:
+        """Set up the pod's network namespace; returns its IP."""
+        return self.ipam.allocate(pod_uid)
+
+    def stop_sandbox(self, ip: str) -> None:
+        self.ipam.release(ip)
+
+    def create_container(self, pod_uid: str, name: str, image: RegistryImage,
+                         behavior: Behavior, now: float) -> Container:
+        self._seq += 1
+        cid = hashlib.sha256(f"{self.node_name}/{pod_uid}/{name}/{self._seq}".encode()
+                             ).hexdigest()
+        return Container(cid, name, image, behavior, now)
+
+    def start_container(self, c: Container, now: float) -> None:
+        c.start(now, self.time_scale)
+
+    def stop_container(self, c: Container, now: float, grace: float) -> float:
+        """SIGTERM, SIGKILL after `grace` real seconds; returns the time it is gone."""
+        return c.stop(now, grace, self.time_scale)
