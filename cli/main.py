@@ -13,9 +13,11 @@ import sys
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from cli.demo import run_demo
+    from cli import demo
 
-    return run_demo(members=args.members)
+    if args.story == "store":
+        return demo.run_demo(members=args.members)
+    return demo.run_cluster_demo(time_scale=args.time_scale)
 
 
 def _cmd_bench_store(args: argparse.Namespace) -> int:
@@ -36,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cluster_cmds.register(sub)
 
-    d = sub.add_parser("demo", help="launch a 3-member store, kill its leader, show it survive")
+    d = sub.add_parser("demo", help="the failure stories: `cluster` (default) or `store`")
+    d.add_argument("story", nargs="?", choices=("cluster", "store"), default="cluster")
     d.add_argument("--members", type=int, default=3, choices=(3, 5))
+    d.add_argument("--time-scale", type=float, default=0.2)
     d.set_defaults(func=_cmd_demo)
 
     b = sub.add_parser("bench", help="benchmarks (figures and a ratio against a peer)")

@@ -108,7 +108,7 @@ def _add(into: ResourceList, rl: Mapping[str, Fraction]) -> None:
 
 def _max(into: ResourceList, rl: Mapping[str, Fraction]) -> None:
     for k, v in rl.items():
-        if v > into.get(k, Fraction(0)) or k not in into:
+        if k not in into or v > into[k]:
             into[k] = v
 
 
