@@ -168,10 +168,10 @@ class _MemoryWatch(KVWatch):
         kv._watches.add(self)
         try:
             while not self.closed:
-                ev = await self.queue.get()
-                if ev is None:
+                item = await self.queue.get()
+                if item is None:
                     return
-                yield ev
+                yield item
         finally:
             kv._watches.discard(self)
 
@@ -559,7 +559,8 @@ class EtcdKV(KV):
         return _EtcdWatch(self, prefix, revision)
 
     async def current_revision(self) -> int:
-        r = await self._guard(self.client.get("/registry/", count_only=True))
+        # a linearizable read of one (absent) key: its header carries the store revision
+        r = await self._guard(self.client.get("/registry", keys_only=True))
         return int(r.header.revision)
 
     async def compact(self, revision: int) -> None:

@@ -17,8 +17,8 @@ never processed twice at once, delayed adds, per-key exponential backoff 5 ms â†
 combined with the 10 qps / burst 100 bucket, i.e. ``DefaultControllerRateLimiter``) and
 carries out actions through an injected ``execute(action)``. Everything here is pure
 and driven by the ``now`` passed in: tests use `Runner.run_until_idle` with a fake clock
-and a synchronous executor; the actor wraps the same steps in asyncio
-(`actors.controllers.actor.AsyncRunner`).
+and a synchronous executor; the actor drives the same steps in asyncio worker tasks
+(`actors.controllers.actor.ControllerManager`).
 
 Execution of one reconcile's actions (`Execution`) follows the Go code's sequencing:
 actions run in order, consecutive actions sharing a ``batch`` id run concurrently
@@ -26,7 +26,10 @@ actions run in order, consecutive actions sharing a ``batch`` id run concurrentl
 marked ``always`` (the RS controller's status update) â€” like an ``if err != nil { return
 err }``. A write's returned resourceVersion is carried into later writes of the same
 object in the same reconcile (Go code keeps using the object the API returned).
-Errors whose HTTP code is in ``tolerate`` count as success (e.g. 404 on delete).
+Errors whose HTTP code is in ``tolerate`` count as success (e.g. 404 on delete) but
+are still shown to ``action_done``; any other failure requeues the key rate-limited.
+Events (`EventSpec`) ride on actions: ``event`` is recorded when the action succeeds,
+``failure_event`` when it fails; verb ``event`` only records.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ import itertools
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
-from actors.api.selectors import Selector
+if TYPE_CHECKING:
+    from actors.api.selectors import Selector
 
 log = logging.getLogger("kubemu.controllers")
 
@@ -50,6 +54,7 @@ class Result:
     """controller-runtime's reconcile.Result."""
     requeue_after: float | None = None
     requeue: bool = False  # rate-limited requeue
+    enqueue: list[str] = field(default_factory=list)  # other keys of this controller to queue
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,16 @@ class WatchEvent:
 
 class Skipped(Exception):
     """The outcome of an action not run because an earlier one failed."""
+
+
+class OwnerExists(Exception):
+    """An ``if_absent`` precondition did not hold: a listed object still exists (the
+    executor raises it; the GC tolerates it, the cache was just stale)."""
+    code = 412
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} still exists")
+        self.message = f"{what} still exists"
 
 
 class Controller(Protocol):
@@ -212,10 +227,10 @@ class MaxOfRateLimiter:
         self.limiters = limiters
 
     def when(self, item: Any, now: float) -> float:
-        return max(lim.when(item, now) for lim in self.limiters)
+        return float(max(lim.when(item, now) for lim in self.limiters))
 
     def num_requeues(self, item: Any) -> int:
-        return max(lim.num_requeues(item) for lim in self.limiters)
+        return int(max(lim.num_requeues(item) for lim in self.limiters))
 
     def forget(self, item: Any) -> None:
         for lim in self.limiters:
@@ -341,7 +356,9 @@ class Execution:
         self.key = key
         self.actions = list(actions)
         self.result = result
-        self.outcomes: list[tuple[Action, BaseException | None]] = []
+        # (action, raw error or None, tolerated): action_done sees raw errors (the RS
+        # controller lowers its deletion expectations even on a tolerated 404)
+        self.outcomes: list[tuple[Action, BaseException | None, bool]] = []
         self.failed = False
         self.errors: list[BaseException] = []
         self._i = 0
@@ -359,7 +376,7 @@ class Execution:
             runnable = []
             for a in group:
                 if self.failed and not a.always:
-                    self.outcomes.append((a, Skipped("skipped after an earlier error")))
+                    self.outcomes.append((a, Skipped("skipped after an earlier error"), False))
                 else:
                     runnable.append(self._chain_rv(a))
             if runnable:
@@ -377,21 +394,20 @@ class Execution:
                       a.always, a.tolerate, a.event, a.failure_event)
 
     def record(self, a: Action, obj: dict[str, Any] | None, error: BaseException | None) -> None:
-        if error is not None and error_code(error) in a.tolerate:
-            error = None
+        tolerated = error is not None and error_code(error) in a.tolerate
         if error is None and isinstance(obj, dict):
             rv = (obj.get("metadata") or {}).get("resourceVersion")
             if rv and a.verb in ("update", "update_status", "patch"):
                 self._rv[a.target()] = str(rv)
-        if error is not None:
+        if error is not None and not tolerated:
             self.failed = True
             self.errors.append(error)
-        self.outcomes.append((a, error))
+        self.outcomes.append((a, error, tolerated))
 
     def events(self) -> list[EventSpec]:
         out = []
-        for a, err in self.outcomes:
-            if isinstance(err, Skipped):
+        for a, err, tolerated in self.outcomes:
+            if isinstance(err, Skipped) or tolerated:
                 continue
             if err is None and a.event is not None:
                 out.append(a.event)
@@ -495,10 +511,10 @@ class Runner:
     def finish(self, ex: Execution, now: float) -> None:
         c = self.controllers[ex.controller]
         st = self.stats[ex.controller]
-        for a, err in ex.outcomes:
+        for a, err, tolerated in ex.outcomes:
             if a.verb != "event":
                 st.actions += 1
-            if err is not None and not isinstance(err, Skipped):
+            if err is not None and not tolerated and not isinstance(err, Skipped):
                 st.failed_actions += 1
             try:
                 c.action_done(ex.key, a, err, now)
@@ -512,6 +528,9 @@ class Runner:
                 except Exception:
                     log.exception("%s: recording an event failed", ex.controller)
         q = self.queues[ex.controller]
+        for k in ex.result.enqueue:
+            if k != ex.key:
+                q.add(k)
         if ex.failed:
             st.errors += 1
             for e in ex.errors:

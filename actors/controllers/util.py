@@ -14,6 +14,8 @@ import math
 import random
 from typing import Any, Callable, Iterable, Mapping
 
+from actors.api import meta as _meta
+from actors.api.selectors import label_selector_matches
 from actors.common.clock import parse_time, rfc3339
 
 Obj = dict[str, Any]
@@ -43,7 +45,7 @@ def labels(o: Mapping[str, Any]) -> dict[str, str]:
     return dict(v) if isinstance(v, dict) else {}
 
 
-def annotations(o: Mapping[str, Any]) -> dict[str, str]:
+def annotations_of(o: Mapping[str, Any]) -> dict[str, str]:
     v = meta(o).get("annotations")
     return dict(v) if isinstance(v, dict) else {}
 
@@ -192,21 +194,12 @@ def max_container_restarts(p: Mapping[str, Any]) -> tuple[int, int]:
 # ---- names and hashes ---------------------------------------------------------------------
 
 # k8s.io/apimachinery/pkg/util/rand: no vowels, no confusable digits (0, 1, 3).
-ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
-MAX_NAME_LENGTH = 63
-RANDOM_LENGTH = 5
-MAX_GENERATED_NAME_LENGTH = MAX_NAME_LENGTH - RANDOM_LENGTH  # 58
-
-
-def rand_string(rng: random.Random, n: int = RANDOM_LENGTH) -> str:
-    return "".join(ALPHANUMS[rng.randrange(len(ALPHANUMS))] for _ in range(n))
+ALPHANUMS = _meta.NAME_SUFFIX_ALPHABET  # "bcdfghjklmnpqrstvwxz2456789"
 
 
 def generate_name(base: str, rng: random.Random) -> str:
     """The apiserver's SimpleNameGenerator: base truncated to 58 chars + 5 random chars."""
-    if len(base) > MAX_GENERATED_NAME_LENGTH:
-        base = base[:MAX_GENERATED_NAME_LENGTH]
-    return base + rand_string(rng)
+    return _meta.generate_name(base, rng)
 
 
 def safe_encode_string(s: str) -> str:
@@ -260,10 +253,7 @@ def semantic_equal(a: Any, b: Any) -> bool:
 def selector_matches(selector: Mapping[str, Any] | None, lbls: Mapping[str, str]) -> bool:
     """metav1.LabelSelectorAsSelector(selector).Matches(labels): a nil selector matches
     nothing, an empty one everything."""
-    if selector is None:
-        return False
-    from actors.api.selectors import selector_from_dict
-    return bool(selector_from_dict(dict(selector)).matches(dict(lbls)))
+    return label_selector_matches(selector, lbls)
 
 
 def selector_is_empty(selector: Mapping[str, Any] | None) -> bool:
@@ -386,3 +376,67 @@ def int_or_percent(v: Any, total: int, round_up: bool) -> int:
             return -((-pct * total) // 100)
         return (pct * total) // 100
     raise ValueError(f"invalid value for IntOrString: invalid type: string is not a percentage")
+
+
+# ---- expectations (controller.UIDTrackingControllerExpectations) ------------------------------
+
+EXPECTATIONS_TIMEOUT = 5 * 60.0  # controller.ExpectationsTimeout
+
+
+class _Expectation:
+    __slots__ = ("add", "dele", "timestamp")
+
+    def __init__(self, add: int, dele: int, timestamp: float) -> None:
+        self.add = add
+        self.dele = dele
+        self.timestamp = timestamp
+
+    def fulfilled(self) -> bool:
+        return self.add <= 0 and self.dele <= 0
+
+
+class Expectations:
+    """What a controller is waiting to observe after its own creates/deletes, so that
+    a stale cache does not make it act twice. Deletions are tracked by pod key, so
+    only deletes of the pods it chose count (upstream's UID-tracking variant)."""
+
+    def __init__(self, timeout: float = EXPECTATIONS_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._exp: dict[str, _Expectation] = {}
+        self._uids: dict[str, set[str]] = {}
+
+    def satisfied(self, key: str, now: float) -> bool:
+        e = self._exp.get(key)
+        if e is None:
+            return True  # a new controller, or expectations deleted
+        if e.fulfilled():
+            return True
+        return now - e.timestamp > self.timeout  # expired: the events were lost
+
+    def expect_creations(self, key: str, n: int, now: float) -> None:
+        self._exp[key] = _Expectation(n, 0, now)
+
+    def expect_deletions(self, key: str, pod_keys: list[str], now: float) -> None:
+        self._uids[key] = set(pod_keys)
+        self._exp[key] = _Expectation(0, len(pod_keys), now)
+
+    def creation_observed(self, key: str) -> None:
+        e = self._exp.get(key)
+        if e is not None:
+            e.add -= 1
+
+    def deletion_observed(self, key: str, pod_key: str) -> None:
+        uids = self._uids.get(key)
+        if uids is not None and pod_key in uids:
+            uids.discard(pod_key)
+            e = self._exp.get(key)
+            if e is not None:
+                e.dele -= 1
+
+    def delete(self, key: str) -> None:
+        self._exp.pop(key, None)
+        self._uids.pop(key, None)
+
+    def get(self, key: str) -> tuple[int, int] | None:
+        e = self._exp.get(key)
+        return None if e is None else (e.add, e.dele)

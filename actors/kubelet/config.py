@@ -24,7 +24,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.common.config import parse_duration
+from .durations import parse_duration
 
 from .runtime.images import RegistryImage, normalize_image
 
@@ -121,14 +121,14 @@ class NodeConfig:
 def parse_registry(reg: dict[str, Any]) -> dict[str, RegistryImage]:
     """{"nginx:1.25": {size_bytes, pull_seconds, ...}} keyed by the normalized reference."""
     out: dict[str, RegistryImage] = {}
-    for ref, spec in reg.items():
-        spec = dict(spec or {})
+    for ref, raw in reg.items():
+        spec: dict[str, Any] = dict(raw or {})
         norm = normalize_image(str(ref))
-        size = spec.get("size_bytes", spec.get("sizeBytes", 10 * 1024 * 1024))
+        size = int(spec.get("size_bytes") or spec.get("sizeBytes") or 10 * 1024 * 1024)
         pull = parse_duration(spec.get("pull_seconds", spec.get("pullSeconds", 1.0)))
         repull = spec.get("repull_seconds", spec.get("repullSeconds"))
         out[norm] = RegistryImage(
-            ref=norm, size_bytes=int(size), pull_seconds=pull,
+            ref=norm, size_bytes=size, pull_seconds=pull,
             repull_seconds=None if repull is None else parse_duration(repull),
             digest=str(spec.get("digest") or ""))
     return out

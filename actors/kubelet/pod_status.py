@@ -168,6 +168,8 @@ def containers_ready_condition(spec: Mapping[str, Any], statuses: list[Obj],
             unready.append(name)
     if phase == "Succeeded" and not unknown:
         return _cond("ContainersReady", False, "PodCompleted")
+    if phase == "Failed":
+        return _cond("ContainersReady", False, "PodFailed")
     msgs = []
     if unknown:
         msgs.append(f"containers with unknown status: [{' '.join(unknown)}]")
@@ -203,6 +205,8 @@ def ready_condition(containers_ready: Obj, spec: Mapping[str, Any],
 def initialized_condition(spec: Mapping[str, Any], init_statuses: list[Obj], phase: str,
                           any_started: bool) -> Obj:
     inits = [c for c in spec.get("initContainers") or []]
+    if phase == "Succeeded":
+        return _cond("Initialized", True, "PodCompleted")
     if not inits or any_started:
         return _cond("Initialized", True)
     by_name = {cs["name"]: cs for cs in init_statuses}
@@ -220,8 +224,6 @@ def initialized_condition(spec: Mapping[str, Any], init_statuses: list[Obj], pha
         term = (cs.get("state") or {}).get("terminated")
         if not (term and term.get("exitCode", 0) == 0):
             incomplete.append(c["name"])
-    if phase == "Succeeded" and not unknown:
-        return _cond("Initialized", False, "PodCompleted")
     msgs = []
     if unknown:
         msgs.append(f"containers with unknown status: [{' '.join(unknown)}]")

@@ -1,0 +1,1 @@
+"""kube-proxy: each node's Service rule table (`rules`, pure) served over gRPC (`actor`)."""

@@ -13,17 +13,17 @@ Mirrors kube-scheduler's `framework.Resource` and component-helpers' `PodRequest
 - "scalar" resources are extended resources (`example.com/gpu`), hugepages-* and
   attachable-volumes-*; anything else a node or pod lists is ignored, as upstream.
 
-Quantities are parsed here (a small private parser of the Kubernetes quantity
-grammar) so the scheduler's pure core has no dependency beyond the standard library.
+Quantities are parsed by actors.api.quantity (exact Fractions).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping
+
+from actors.api.quantity import parse_quantity
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -38,34 +38,6 @@ NON_ZERO_DEFAULTS: dict[str, Fraction] = {
     CPU: Fraction(DEFAULT_MILLI_CPU_REQUEST, 1000),
     MEMORY: Fraction(DEFAULT_MEMORY_REQUEST),
 }
-
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$")
-_SUFFIX: dict[str, Fraction] = {
-    "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
-}
-
-
-def parse_quantity(q: str | int | float) -> Fraction:
-    """"100m" -> 1/10, "128Mi" -> 134217728, "1e3" -> 1000; raises ValueError."""
-    if isinstance(q, bool):
-        raise ValueError(f"quantities must match the regular expression: {q!r}")
-    if isinstance(q, int):
-        return Fraction(q)
-    if isinstance(q, float):
-        return Fraction(str(q))
-    m = _QUANTITY.match(q.strip())
-    if not m:
-        raise ValueError(f"quantities must match the regular expression: {q!r}")
-    num, exp, suffix = m.group(1), m.group(2), m.group(3) or ""
-    value = Fraction(num)
-    if exp:
-        return value * Fraction(10) ** int(exp[1:])
-    return value * _SUFFIX[suffix]
-
 
 def milli_value(q: Fraction) -> int:
     """resource.Quantity.MilliValue(): millis, rounded up."""

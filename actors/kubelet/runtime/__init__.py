@@ -39,6 +39,18 @@ class Runtime:
         """Set up the pod's network namespace; returns its IP."""
         return self.ipam.allocate(pod_uid)
 
+    def adopt_sandbox(self, pod_uid: str, ip: str) -> None:
+        """A sandbox that survived a kubelet restart keeps its IP."""
+        self.ipam.reserve(ip, pod_uid)
+
+    def adopt_container(self, cid: str, name: str, image: RegistryImage, behavior: Behavior,
+                        started_at: float) -> Container:
+        """A container found running after a kubelet restart (containerd kept it)."""
+        self.images.present.setdefault(image.ref, image)
+        c = Container(cid, name, image, behavior, started_at)
+        c.start(started_at, self.time_scale)
+        return c
+
     def stop_sandbox(self, ip: str) -> None:
         self.ipam.release(ip)
 

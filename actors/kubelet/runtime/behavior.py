@@ -23,7 +23,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from actors.common.config import parse_duration
+from ..durations import parse_duration
 
 PREFIX = "kubemu.io/"
 _SHELLS = {"sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/dash",

@@ -78,14 +78,16 @@ class RegistryImage:
     repull_seconds: float | None = None
     digest: str = ""  # hex sha256; derived from ref when empty
 
-    @property
-    def sha(self) -> str:
-        return self.digest or hashlib.sha256(self.ref.encode()).hexdigest()
+    image_id: str = ""  # derived: what containerd reports as imageID, repo@sha256:<digest>
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            object.__setattr__(self, "digest", hashlib.sha256(self.ref.encode()).hexdigest())
+        object.__setattr__(self, "image_id", f"{repository(self.ref)}@sha256:{self.digest}")
 
     @property
-    def image_id(self) -> str:
-        """What containerd reports as imageID / imageRef: repo@sha256:<digest>."""
-        return f"{repository(self.ref)}@sha256:{self.sha}"
+    def sha(self) -> str:
+        return self.digest
 
     @property
     def repull(self) -> float:

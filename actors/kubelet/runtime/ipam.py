@@ -38,6 +38,14 @@ class IPAllocator:
         self._next = self._first if ip >= self._last else ip + 1
         return str(ipaddress.ip_address(ip))
 
+    def reserve(self, ip: str, owner: str) -> bool:
+        """Mark an address in use (a pod adopted after a kubelet restart)."""
+        n = int(ipaddress.ip_address(ip))
+        if not self._first <= n <= self._last or n in self._used:
+            return False
+        self._used[n] = owner
+        return True
+
     def release(self, ip: str) -> None:
         self._used.pop(int(ipaddress.ip_address(ip)), None)
 

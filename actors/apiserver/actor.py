@@ -1,0 +1,167 @@
+"""The apiserver shell: `ApiServer` (in-process, asyncio) and `ApiServerActor` (Ray).
+
+`ApiServer(config)` wires the KV (etcd, or memory for tests), the registry, the watch
+caches and the gRPC service on 127.0.0.1:`port`. On start it waits for the store,
+creates the system namespaces (default, kube-system, kube-public, kube-node-lease)
+and starts one watch cache per served resource.
+
+Config keys:
+
+    port                         gRPC port on 127.0.0.1 (0 = any free port)
+    etcd_endpoints               ["127.0.0.1:2379", ...]
+    storage                      "etcd" (default) | "memory"
+    default_toleration_seconds   DefaultTolerationSeconds admission (300)
+    bookmark_interval            seconds between watch bookmarks (60, already scaled)
+    watch_window                 events kept per resource for watch resumption (1000)
+    time_scale                   informational (durations above come scaled)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from actors.common import grpcutil
+from actors.common.clock import Clock, RealClock
+from actors.common.loopthread import LoopThread
+from protos.apipb import api_pb2_grpc
+
+from .registry import Registry
+from .service import ApiService
+from .storage import KV, EtcdKV, MemoryKV
+from .watchcache import WatchCaches
+
+log = logging.getLogger("kubemu.apiserver")
+
+DEFAULTS: dict[str, Any] = {
+    "port": 0,
+    "etcd_endpoints": [],
+    "storage": "etcd",
+    "default_toleration_seconds": 300,
+    "bookmark_interval": 60.0,
+    "watch_window": 1000,
+    "time_scale": 1.0,
+}
+
+
+class ApiServer:
+    """Construct, then `await start()` inside a running loop."""
+
+    def __init__(self, config: dict[str, Any], *, kv: KV | None = None,
+                 clock: Clock | None = None) -> None:
+        self.config = {**DEFAULTS, **config}
+        self.clock = clock or RealClock()
+        self._kv = kv
+        self.port = 0
+        self.started_at = time.time()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _make_kv(self) -> KV:
+        if self._kv is not None:
+            return self._kv
+        if self.config["storage"] == "memory":
+            return MemoryKV()
+        eps = list(self.config["etcd_endpoints"])
+        if not eps:
+            raise ValueError("apiserver: etcd_endpoints: Required value")
+        return EtcdKV(eps)
+
+    async def start(self, *, bootstrap_timeout: float = 60.0) -> str:
+        cfg = self.config
+        self.kv = self._make_kv()
+        self.registry = Registry(self.kv, clock=self.clock,
+                                 default_toleration_seconds=int(cfg["default_toleration_seconds"]))
+        self.caches = WatchCaches(self.kv, window=int(cfg["watch_window"]), clock=self.clock,
+                                  bookmark_interval=float(cfg["bookmark_interval"]))
+        await self._bootstrap(bootstrap_timeout)
+        from actors.api.resources import RESOURCES
+
+        await self.caches.start(list(RESOURCES.values()))
+        self.service = ApiService(self.registry, self.caches)
+        self.server = grpcutil.aio_server()
+        api_pb2_grpc.add_APIServicer_to_server(self.service, self.server)
+        self.port = grpcutil.bind(self.server, int(cfg["port"]))
+        await self.server.start()
+        log.info("apiserver serving on %s", self.address)
+        return self.address
+
+    async def _bootstrap(self, timeout: float) -> None:
+        """The system namespaces; the store may still be electing a leader."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                created = await self.registry.ensure_system_namespaces()
+                if created:
+                    log.info("created namespaces %s", ", ".join(created))
+                return
+            except Exception as e:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("waiting for the store: %s", e)
+                await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        if getattr(self, "server", None) is not None:
+            await self.server.stop(0.5)
+        if getattr(self, "caches", None) is not None:
+            await self.caches.stop()
+        if getattr(self, "kv", None) is not None:
+            await self.kv.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"address": self.address, "pid": os.getpid(), "started_at": self.started_at,
+                "uptime": time.time() - self.started_at,
+                "etcd_endpoints": list(self.config["etcd_endpoints"]),
+                "requests": dict(self.service.stats) if hasattr(self, "service") else {},
+                "caches": self.caches.stats() if getattr(self, "caches", None) else {}}
+
+
+class ApiServerActor:
+    """Ray-facing shell: `rayutil.start_actor(ApiServerActor, "apiserver", config)`.
+
+    `__init__` starts the server in its own loop thread, so a Ray restart after a crash
+    brings it back on the same port (the launcher fixed it) with nobody calling start.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self._config = dict(config)
+        self._lt = LoopThread("apiserver")
+        last: Exception | None = None
+        for _ in range(50):  # the old process's port may take a moment to free up
+            self._server = ApiServer(self._config)
+            try:
+                self._lt.run(self._server.start(), timeout=120)
+                last = None
+                break
+            except OSError as e:
+                last = e
+                try:
+                    self._lt.run(self._server.stop(), timeout=10)
+                except Exception:
+                    pass
+                time.sleep(0.1)
+        if last is not None:
+            raise last
+
+    def address(self) -> str:
+        return self._server.address
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def status(self) -> dict[str, Any]:
+        return self._lt.run(self._async(self._server.status), timeout=10)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._lt.run(self._server.stop(), timeout=10)
+
+    @staticmethod
+    async def _async(fn: Any, *args: Any) -> Any:
+        return fn(*args)

@@ -1,0 +1,395 @@
+"""The kubelet shell: the pure cores wired to the apiserver (asyncio + gRPC client).
+
+`Kubelet` runs in one asyncio loop and does the kubelet's I/O:
+
+- registers its Node (create; if it exists, reconcile the labels/taints it owns) and
+  posts node status every nodeStatusUpdateFrequency when `NodeStatusManager` says so;
+- creates / renews its Lease in kube-node-lease (`LeaseTimer`: every 10 s + jitter,
+  retry backoff on failure), optimistically updating the last lease it wrote;
+- list-watches its pods (fieldSelector spec.nodeName=<node>) with an `Informer` and
+  feeds `KubeletCore`; one loop sleeps until the core's next wake-up or a watch
+  event, runs the due workers and dispatches what they ask for: status updates
+  (status subresource, retried on conflict against a fresh copy), events (created or
+  aggregated by `EventRecorder`), and deletion with grace period 0 once a deleted
+  pod's containers are gone. Writes for one pod are applied in order; different pods
+  proceed concurrently.
+
+`KubeletActor(config)` is the Ray-facing class: the loop runs in a thread started
+from `__init__`, so a Ray restart re-registers and adopts the running pods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import random
+import time
+from typing import Any
+
+from actors.api.errors import APIError
+from actors.common.clock import Clock, RealClock, rfc3339
+from actors.common.informer import Informer
+from actors.common.loopthread import LoopThread
+
+from . import lease as lease_mod
+from .config import NodeConfig
+from .core import KubeletCore, PodOutput
+from .events import EventAction, EventRecorder, PodEvent, node_ref
+from .node_status import NodeStatusManager, build_node, reconcile_registered
+
+log = logging.getLogger("kubemu.kubelet")
+
+Obj = dict[str, Any]
+STATUS_RETRIES = 5
+
+
+def _rv(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+class Kubelet:
+    """One node's kubelet. Construct, then `await start()` inside a running loop."""
+
+    def __init__(self, cfg: NodeConfig, client: Any, clock: Clock | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.cfg = cfg
+        self.client = client
+        self.clock = clock or RealClock()
+        self.rng = rng or random.Random()
+        self.core = KubeletCore(cfg)
+        self.recorder = EventRecorder(cfg.node_name)
+        self.node_status = NodeStatusManager(cfg, images=self.core.runtime.images.status_images,
+                                             boot_seed=str(int(self.clock.now())))
+        self.lease_timer = lease_mod.LeaseTimer(cfg, self.rng)
+        self.node: Obj | None = None  # the Node as last returned by the apiserver
+        self.node_uid = ""
+        self.lease: Obj | None = None
+        self.registered = False
+        self.last_lease_renew: float | None = None
+        self.informer: Informer | None = None
+        self._kick: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._written: dict[str, Obj] = {}  # pod uid -> the object our last write returned
+        self._stopped = False
+        self.stats = {"status_updates": 0, "events": 0, "deletes": 0, "errors": 0}
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._kick = asyncio.Event()
+        self._tasks.append(loop.create_task(self._run()))
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self.informer is not None:
+            self.informer.stop()
+        for t in self._tasks + list(self._writers.values()):
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            await close()
+
+    async def _run(self) -> None:
+        await self._register()
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._lease_loop()))
+        self._tasks.append(loop.create_task(self._node_status_loop()))
+        self.informer = Informer(self.client, "pods",
+                                 field_selector=f"spec.nodeName={self.cfg.node_name}",
+                                 on_add=self._on_add, on_update=self._on_update,
+                                 on_delete=self._on_delete)
+        self.informer.start()
+        await self._pod_loop()
+
+    def status(self) -> Obj:
+        return {"node": self.cfg.node_name, "registered": self.registered,
+                "pods": self.core.pod_count(), "pod_list": self.core.summary(),
+                "last_lease_renew": self.last_lease_renew,
+                "last_status_report": self.node_status.last_report,
+                "synced": bool(self.informer and self.informer.has_synced),
+                "stats": dict(self.stats)}
+
+    # ---- registration and node status -----------------------------------------------
+
+    async def _register(self) -> None:
+        delay = 0.1
+        while not self._stopped:
+            try:
+                now = self.clock.now()
+                node = build_node(self.cfg, now)
+                try:
+                    self.node = await self.client.create("nodes", node)
+                except APIError as e:
+                    if e.code != 409:
+                        raise
+                    existing = await self.client.get("nodes", self.cfg.node_name)
+                    fixed = reconcile_registered(existing, self.cfg)
+                    self.node = await self.client.update("nodes", fixed) if fixed else existing
+                assert self.node is not None
+                self.node_uid = str((self.node.get("metadata") or {}).get("uid") or "")
+                self.registered = True
+                self._record(node_ref(self.cfg.node_name),
+                             PodEvent(now, "Normal", "Starting", "Starting kubelet."))
+                self._record(node_ref(self.cfg.node_name),
+                             PodEvent(now, "Normal", "NodeAllocatableEnforced",
+                                      "Updated Node Allocatable limit across pods"))
+                await self._post_node_status(force=True)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.info("kubelet %s: registering: %s", self.cfg.node_name, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.cfg.scaled(7.0) or 0.1)
+
+    async def _post_node_status(self, force: bool = False) -> None:
+        assert self.node is not None
+        now = self.clock.now()
+        if force:
+            self.node_status.last_report = None
+        upd = self.node_status.status_update(self.node, now)
+        if upd is None:
+            return
+        for attempt in range(STATUS_RETRIES):
+            try:
+                self.node = await self.client.update("nodes", upd, subresource="status")
+                self.node_status.posted(self.node, now)
+                for ev in self.node_status.take_events():
+                    self._record(node_ref(self.cfg.node_name), ev)
+                return
+            except APIError as e:
+                if e.code == 409 and attempt + 1 < STATUS_RETRIES:
+                    fresh = await self.client.get("nodes", self.cfg.node_name)
+                    upd = dict(fresh, status=upd["status"])
+                    continue
+                if e.code == 404:  # someone deleted our Node: register again
+                    self.registered = False
+                    await self._register()
+                    return
+                raise
+
+    async def _node_status_loop(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(self.cfg.scaled(self.cfg.node_status_update_frequency))
+            try:
+                await self._post_node_status()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.stats["errors"] += 1
+                log.info("kubelet %s: node status: %s", self.cfg.node_name, e)
+
+    # ---- lease ----------------------------------------------------------------------
+
+    async def _renew_lease(self) -> None:
+        now = self.clock.now()
+        if self.lease is not None:
+            try:
+                self.lease = await self.client.update(
+                    "leases", lease_mod.renewed(self.lease, self.cfg, now, self.node_uid))
+                return
+            except APIError as e:
+                if e.code not in (404, 409):
+                    raise
+                self.lease = None
+        try:
+            cur = await self.client.get("leases", self.cfg.node_name, lease_mod.NAMESPACE)
+            self.lease = await self.client.update(
+                "leases", lease_mod.renewed(cur, self.cfg, now, self.node_uid))
+        except APIError as e:
+            if e.code != 404:
+                raise
+            self.lease = await self.client.create(
+                "leases", lease_mod.build_lease(self.cfg, now, self.node_uid),
+                lease_mod.NAMESPACE)
+
+    async def _lease_loop(self) -> None:
+        while not self._stopped:
+            try:
+                await self._renew_lease()
+                now = self.clock.now()
+                self.last_lease_renew = now
+                delay = self.lease_timer.next_renew(now) - now
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.stats["errors"] += 1
+                log.info("kubelet %s: lease: %s", self.cfg.node_name, e)
+                now = self.clock.now()
+                delay = self.lease_timer.next_retry(now) - now
+            await asyncio.sleep(max(0.0, delay))
+
+    # ---- pods -----------------------------------------------------------------------
+
+    def _on_add(self, pod: Obj) -> None:
+        self.core.pod_changed(pod, self.clock.now())
+        self._wake()
+
+    def _on_update(self, old: Obj, new: Obj) -> None:
+        now = self.clock.now()
+        if (old.get("metadata") or {}).get("uid") != (new.get("metadata") or {}).get("uid"):
+            self._on_delete(old)
+        uid = str((new.get("metadata") or {}).get("uid") or "")
+        mine = self._written.get(uid)
+        if mine is not None and _rv(new) >= _rv(mine):
+            del self._written[uid]  # the watch caught up with our write: no second copy
+        self.core.pod_changed(new, now)
+        self._wake()
+
+    def _on_delete(self, pod: Obj) -> None:
+        self._written.pop(str((pod.get("metadata") or {}).get("uid") or ""), None)
+        out = self.core.pod_deleted(pod, self.clock.now())
+        if out is not None and out.events:
+            self._dispatch(out)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._kick is not None:
+            self._kick.set()
+
+    async def _pod_loop(self) -> None:
+        assert self._kick is not None
+        while not self._stopped:
+            now = self.clock.now()
+            for out in self.core.run_due(now):
+                self._dispatch(out)
+            nxt = self.core.next_wake()
+            self._kick.clear()
+            timeout = None if nxt is None else max(0.0, nxt - self.clock.now())
+            try:
+                await asyncio.wait_for(self._kick.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def _dispatch(self, out: PodOutput) -> None:
+        """Apply one pod's output after the previous output of the same pod."""
+        uid = str((out.pod.get("metadata") or {}).get("uid") or "")
+        prev = self._writers.get(uid)
+        task = asyncio.get_running_loop().create_task(self._apply(out, prev))
+        self._writers[uid] = task
+
+        def done(t: "asyncio.Task[None]") -> None:
+            if self._writers.get(uid) is t:
+                del self._writers[uid]
+        task.add_done_callback(done)
+
+    async def _apply(self, out: PodOutput, prev: "asyncio.Task[None] | None") -> None:
+        if prev is not None:
+            try:
+                await prev
+            except (asyncio.CancelledError, Exception):
+                pass
+        for ev in out.events:
+            self._record(out.pod, ev)
+        try:
+            if out.status is not None:
+                await self._post_pod_status(out.pod, out.status)
+            if out.delete:
+                meta = out.pod.get("metadata") or {}
+                try:
+                    await self.client.delete("pods", meta.get("name", ""),
+                                             meta.get("namespace"), grace_period_seconds=0,
+                                             preconditions_uid=meta.get("uid"))
+                    self.stats["deletes"] += 1
+                except APIError as e:
+                    if e.code not in (404, 409):
+                        raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self.stats["errors"] += 1
+            log.info("kubelet %s: pod %s: %s", self.cfg.node_name,
+                     (out.pod.get("metadata") or {}).get("name"), e)
+
+    async def _post_pod_status(self, pod: Obj, status: Obj) -> None:
+        meta = pod.get("metadata") or {}
+        ns, name, uid = meta.get("namespace"), meta.get("name", ""), meta.get("uid")
+        cur = self.informer.get(ns, name) if self.informer is not None else None
+        if cur is None or (cur.get("metadata") or {}).get("uid") != uid:
+            cur = pod
+        mine = self._written.get(str(uid))
+        if mine is not None and _rv(mine) > _rv(cur):
+            cur = mine  # our own last write is newer than what the watch has shown yet
+        for attempt in range(STATUS_RETRIES):
+            body = dict(cur)
+            body["status"] = status
+            try:
+                self._written[str(uid)] = await self.client.update("pods", body,
+                                                                   subresource="status")
+                self.stats["status_updates"] += 1
+                return
+            except APIError as e:
+                if e.code == 404:
+                    return
+                if e.code != 409 or attempt + 1 == STATUS_RETRIES:
+                    raise
+                cur = await self.client.get("pods", name, ns)
+                if (cur.get("metadata") or {}).get("uid") != uid:
+                    return  # a new pod with the same name: not ours to update
+
+    # ---- events ---------------------------------------------------------------------
+
+    def _record(self, obj: Obj, ev: PodEvent) -> None:
+        action = self.recorder.record(obj, ev)
+        asyncio.get_running_loop().create_task(self._send_event(obj, ev, action))
+
+    async def _send_event(self, obj: Obj, ev: PodEvent, action: EventAction) -> None:
+        try:
+            if action.verb == "create":
+                await self.client.create("events", action.body, action.namespace)
+            else:
+                try:
+                    await self.client.patch("events", action.name, action.body,
+                                            namespace=action.namespace)
+                except APIError as e:
+                    if e.code != 404:
+                        raise
+                    self.recorder.forget(action)
+                    again = self.recorder.record(obj, ev)
+                    await self.client.create("events", again.body, again.namespace)
+            self.stats["events"] += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.debug("kubelet %s: event %s: %s", self.cfg.node_name, ev.reason, e)
+
+
+class KubeletActor:
+    """Ray-facing: `rayutil.start_actor(KubeletActor, "kubelet-node-1", config)`."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        logging.basicConfig(level=logging.INFO)
+        from actors.apiserver.client import APIClient
+
+        self.cfg = NodeConfig.from_dict(config)
+        self.port: int | None = None  # no kubelet API server yet (pods/log comes later)
+        self._lt = LoopThread(f"kubelet-{self.cfg.node_name}")
+        self._kubelet = Kubelet(self.cfg, APIClient(self.cfg.apiserver))
+        self._lt.run(self._kubelet.start(), timeout=30)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def status(self) -> dict[str, Any]:
+        st = self._lt.run(self._async(self._kubelet.status), timeout=10)
+        st["now"] = rfc3339(time.time())
+        return st  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._lt.run(self._kubelet.stop(), timeout=10)
+
+    @staticmethod
+    async def _async(fn: Any, *args: Any) -> Any:
+        return copy.deepcopy(fn(*args))

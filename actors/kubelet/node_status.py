@@ -1,0 +1,245 @@
+"""The Node this kubelet registers, and when to post its status (pure).
+
+`build_node(cfg)` is the object the kubelet creates at registration (labels the
+kubelet sets itself, spec.podCIDR(s), taints from --register-with-taints, and an
+initial status). `NodeStatusManager` plays kubelet's updateNodeStatus loop: every
+nodeStatusUpdateFrequency (10 s) it computes the status; it posts it only when
+something other than heartbeat times changed, or when nodeStatusReportFrequency
+(5 min) has passed since the last post — the Lease is the real heartbeat. Every
+condition's lastHeartbeatTime is the time of the post; lastTransitionTime moves only
+when its status changes. Condition transitions also produce the kubelet's node events
+(NodeHasSufficientMemory, NodeReady, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any, Callable
+
+from actors.common.clock import rfc3339
+
+from .config import CONTAINER_RUNTIME_VERSION, KUBELET_PORT, NodeConfig
+from .events import PodEvent
+
+Obj = dict[str, Any]
+
+OS_IMAGE = "kubemu simulated node"
+KERNEL_VERSION = "6.1.0-kubemu"
+
+# (type, reason and message when False, event reason when False)
+_PRESSURE = (
+    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available",
+     "NodeHasSufficientMemory", "KubeletHasInsufficientMemory",
+     "kubelet has insufficient memory available", "NodeHasInsufficientMemory"),
+    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure",
+     "NodeHasNoDiskPressure", "KubeletHasDiskPressure", "kubelet has disk pressure",
+     "NodeHasDiskPressure"),
+    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available",
+     "NodeHasSufficientPID", "KubeletHasInsufficientPID", "kubelet has insufficient PID available",
+     "NodeHasInsufficientPID"),
+)
+
+
+def _uuid(seed: str) -> str:
+    h = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def node_labels(cfg: NodeConfig) -> dict[str, str]:
+    """Labels the kubelet sets on its Node, then the configured ones."""
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": cfg.node_name,
+        "kubernetes.io/os": "linux",
+    }
+    if cfg.instance_type:
+        labels["node.kubernetes.io/instance-type"] = cfg.instance_type
+        labels["beta.kubernetes.io/instance-type"] = cfg.instance_type
+    labels.update(cfg.labels)
+    return labels
+
+
+def capacity(cfg: NodeConfig) -> dict[str, str]:
+    cap = {"cpu": "2", "ephemeral-storage": "100Gi", "hugepages-1Gi": "0",
+           "hugepages-2Mi": "0", "memory": "4Gi", "pods": "110"}
+    cap.update({k: str(v) for k, v in cfg.capacity.items()})
+    return cap
+
+
+def node_info(cfg: NodeConfig, boot_seed: str = "") -> dict[str, str]:
+    return {
+        "architecture": "amd64",
+        "bootID": _uuid(f"boot/{cfg.node_name}/{boot_seed}"),
+        "containerRuntimeVersion": CONTAINER_RUNTIME_VERSION,
+        "kernelVersion": KERNEL_VERSION,
+        "kubeProxyVersion": cfg.kubelet_version,
+        "kubeletVersion": cfg.kubelet_version,
+        "machineID": cfg.machine_id,
+        "operatingSystem": "linux",
+        "osImage": OS_IMAGE,
+        "systemUUID": _uuid(f"system/{cfg.node_name}"),
+    }
+
+
+def build_node(cfg: NodeConfig, now: float, port: int = KUBELET_PORT) -> Obj:
+    """The Node object the kubelet registers (status filled by a first update)."""
+    spec: Obj = {"podCIDR": cfg.pod_cidr, "podCIDRs": [cfg.pod_cidr],
+                 "providerID": f"kubemu://{cfg.node_name}"}
+    if cfg.taints:
+        spec["taints"] = [dict(t) for t in cfg.taints]
+    node: Obj = {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": cfg.node_name, "labels": node_labels(cfg),
+                     "annotations": {
+                         "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+        "spec": spec,
+        "status": {},
+    }
+    mgr = NodeStatusManager(cfg, port=port)
+    node["status"] = mgr.compute_status(None, now)
+    return node
+
+
+def reconcile_registered(existing: Obj, cfg: NodeConfig) -> Obj | None:
+    """kubelet's reconcile of an already registered Node: the labels it owns, the
+    annotation, podCIDR and taints it registers with; None when nothing differs."""
+    node = copy.deepcopy(existing)
+    meta = node.setdefault("metadata", {})
+    labels = meta.setdefault("labels", {}) or {}
+    meta["labels"] = labels
+    changed = False
+    for k, v in node_labels(cfg).items():
+        if labels.get(k) != v:
+            labels[k] = v
+            changed = True
+    ann = meta.get("annotations") or {}
+    meta["annotations"] = ann
+    if ann.get("volumes.kubernetes.io/controller-managed-attach-detach") != "true":
+        ann["volumes.kubernetes.io/controller-managed-attach-detach"] = "true"
+        changed = True
+    spec = node.setdefault("spec", {})
+    if not spec.get("podCIDR"):
+        spec["podCIDR"], spec["podCIDRs"] = cfg.pod_cidr, [cfg.pod_cidr]
+        changed = True
+    have = {(t.get("key"), t.get("effect")) for t in spec.get("taints") or []}
+    for t in cfg.taints:
+        if (t.get("key"), t.get("effect")) not in have:
+            spec.setdefault("taints", []).append(dict(t))
+            changed = True
+    return node if changed else None
+
+
+def _cond(prev: Obj | None, ctype: str, status: str, reason: str, message: str,
+          stamp: str) -> Obj:
+    c: Obj = {"type": ctype, "status": status, "lastHeartbeatTime": stamp,
+              "lastTransitionTime": stamp, "reason": reason, "message": message}
+    if prev is not None and prev.get("status") == status and prev.get("lastTransitionTime"):
+        c["lastTransitionTime"] = prev["lastTransitionTime"]
+    return c
+
+
+def _event_reason(ctype: str, status: str) -> str:
+    for (t, _, _, ev_ok, _, _, ev_bad) in _PRESSURE:
+        if t == ctype:
+            return ev_bad if status == "True" else ev_ok
+    return "NodeReady" if status == "True" else "NodeNotReady"
+
+
+def _strip_heartbeats(status: Obj) -> Obj:
+    out = dict(status)
+    out["conditions"] = [{k: v for k, v in c.items() if k != "lastHeartbeatTime"}
+                         for c in status.get("conditions") or []]
+    return out
+
+
+class NodeStatusManager:
+    """Decides when the kubelet posts node status, and what it contains."""
+
+    __slots__ = ("cfg", "port", "images", "boot_seed", "last_report", "_last_status",
+                 "_events", "pressure")
+
+    def __init__(self, cfg: NodeConfig, port: int = KUBELET_PORT,
+                 images: Callable[[float], list[Obj]] | None = None,
+                 boot_seed: str = "") -> None:
+        self.cfg = cfg
+        self.port = port
+        self.images = images
+        self.boot_seed = boot_seed
+        self.last_report: float | None = None
+        self._last_status: Obj | None = None
+        self._events: list[PodEvent] = []
+        # simulated pressures (False = no pressure); a later issue can set them
+        self.pressure = {"MemoryPressure": False, "DiskPressure": False, "PIDPressure": False}
+
+    def next_update(self, now: float) -> float:
+        return now + self.cfg.scaled(self.cfg.node_status_update_frequency)
+
+    def take_events(self) -> list[PodEvent]:
+        ev, self._events = self._events, []
+        return ev
+
+    def _conditions(self, old: list[Obj], now: float, ready: bool,
+                    not_ready_message: str) -> list[Obj]:
+        by_type = {c.get("type"): c for c in old}
+        stamp = rfc3339(now)
+        out: list[Obj] = []
+        for (ctype, r_ok, m_ok, _, r_bad, m_bad, _) in _PRESSURE:
+            bad = self.pressure.get(ctype, False)
+            out.append(_cond(by_type.get(ctype), ctype, "True" if bad else "False",
+                             r_bad if bad else r_ok, m_bad if bad else m_ok, stamp))
+        out.append(_cond(by_type.get("Ready"), "Ready", "True" if ready else "False",
+                         "KubeletReady" if ready else "KubeletNotReady",
+                         "kubelet is posting ready status" if ready else not_ready_message,
+                         stamp))
+        return out
+
+    def compute_status(self, node: Obj | None, now: float, ready: bool = True,
+                       not_ready_message: str = "") -> Obj:
+        """The status the kubelet would post now (heartbeats = now)."""
+        old = ((node or {}).get("status") or {})
+        cap = capacity(self.cfg)
+        st: Obj = {
+            "capacity": dict(cap),
+            "allocatable": dict(cap),
+            "conditions": self._conditions(old.get("conditions") or [], now, ready,
+                                           not_ready_message),
+            "addresses": [{"type": "InternalIP", "address": self.cfg.node_ip},
+                          {"type": "Hostname", "address": self.cfg.node_name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.port}},
+            "nodeInfo": node_info(self.cfg, self.boot_seed),
+        }
+        if self.images is not None:
+            st["images"] = self.images(now)
+        return st
+
+    def status_update(self, node: Obj, now: float, ready: bool = True,
+                      not_ready_message: str = "") -> Obj | None:
+        """The node with its new status when it is time to post one, else None."""
+        base = self._last_status if self._last_status is not None else node.get("status")
+        st = self.compute_status({"status": base or {}}, now, ready, not_ready_message)
+        changed = self._last_status is None or \
+            _strip_heartbeats(st) != _strip_heartbeats(self._last_status)
+        due = self.last_report is None or \
+            now - self.last_report >= self.cfg.scaled(self.cfg.node_status_report_frequency)
+        if not (changed or due):
+            return None
+        out = dict(node)
+        out["status"] = st
+        return out
+
+    def posted(self, node: Obj, now: float) -> None:
+        """The status of `node` reached the apiserver at `now`: remember it, and queue
+        the kubelet's events for the conditions that changed."""
+        st = node.get("status") or {}
+        before = {c.get("type"): c.get("status")
+                  for c in (self._last_status or {}).get("conditions") or []}
+        for c in st.get("conditions") or []:
+            if before.get(c.get("type")) != c.get("status"):
+                reason = _event_reason(str(c.get("type")), str(c.get("status")))
+                self._events.append(PodEvent(now, "Normal", reason,
+                                             f"Node {self.cfg.node_name} status is now: {reason}"))
+        self._last_status = st
+        self.last_report = now
