@@ -155,7 +155,15 @@ class Kubelet:
                 delay = min(delay * 2, self.cfg.scaled(7.0) or 0.1)
 
     async def _post_node_status(self, force: bool = False) -> None:
-        assert self.node is not None
+        """kubelet's tryUpdateNodeStatus: get the Node, post a status when it is due."""
+        try:
+            self.node = await self.client.get("nodes", self.cfg.node_name)
+        except APIError as e:
+            if e.code != 404:
+                raise
+            self.registered = False  # someone deleted our Node: register again
+            await self._register()
+            return
         now = self.clock.now()
         if force:
             self.node_status.last_report = None
@@ -170,15 +178,10 @@ class Kubelet:
                     self._record(node_ref(self.cfg.node_name), ev)
                 return
             except APIError as e:
-                if e.code == 409 and attempt + 1 < STATUS_RETRIES:
-                    fresh = await self.client.get("nodes", self.cfg.node_name)
-                    upd = dict(fresh, status=upd["status"])
-                    continue
-                if e.code == 404:  # someone deleted our Node: register again
-                    self.registered = False
-                    await self._register()
-                    return
-                raise
+                if e.code != 409 or attempt + 1 == STATUS_RETRIES:
+                    raise
+                fresh = await self.client.get("nodes", self.cfg.node_name)
+                upd = dict(fresh, status=upd["status"])
 
     async def _node_status_loop(self) -> None:
         while not self._stopped:
@@ -262,11 +265,11 @@ class Kubelet:
     async def _pod_loop(self) -> None:
         assert self._kick is not None
         while not self._stopped:
+            self._kick.clear()
             now = self.clock.now()
             for out in self.core.run_due(now):
                 self._dispatch(out)
             nxt = self.core.next_wake()
-            self._kick.clear()
             timeout = None if nxt is None else max(0.0, nxt - self.clock.now())
             try:
                 await asyncio.wait_for(self._kick.wait(), timeout)

@@ -5,7 +5,8 @@ kubelet sets itself, spec.podCIDR(s), taints from --register-with-taints, and an
 initial status). `NodeStatusManager` plays kubelet's updateNodeStatus loop: every
 nodeStatusUpdateFrequency (10 s) it computes the status; it posts it only when
 something other than heartbeat times changed, or when nodeStatusReportFrequency
-(5 min) has passed since the last post — the Lease is the real heartbeat. Every
+(5 min) has passed since the last post — the Lease is the real heartbeat. The
+comparison is against the Node as the apiserver has it, as upstream does. Every
 condition's lastHeartbeatTime is the time of the post; lastTransitionTime moves only
 when its status changes. Condition transitions also produce the kubelet's node events
 (NodeHasSufficientMemory, NodeReady, ...).
@@ -217,11 +218,14 @@ class NodeStatusManager:
 
     def status_update(self, node: Obj, now: float, ready: bool = True,
                       not_ready_message: str = "") -> Obj | None:
-        """The node with its new status when it is time to post one, else None."""
-        base = self._last_status if self._last_status is not None else node.get("status")
-        st = self.compute_status({"status": base or {}}, now, ready, not_ready_message)
-        changed = self._last_status is None or \
-            _strip_heartbeats(st) != _strip_heartbeats(self._last_status)
+        """The node with its new status when it is time to post one, else None.
+
+        `node` is the Node as the apiserver has it now (kubelet's tryUpdateNodeStatus
+        gets it every time), so a status someone else changed — the node lifecycle
+        controller's Ready=Unknown — counts as a change and is corrected at once."""
+        cur = node.get("status") or {}
+        st = self.compute_status(node, now, ready, not_ready_message)
+        changed = _strip_heartbeats(st) != _strip_heartbeats(cur)
         due = self.last_report is None or \
             now - self.last_report >= self.cfg.scaled(self.cfg.node_status_report_frequency)
         if not (changed or due):

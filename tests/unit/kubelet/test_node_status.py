@@ -119,3 +119,20 @@ def test_images_reported_from_the_runtime() -> None:
     cfg = node_cfg()
     m = NodeStatusManager(cfg, images=lambda now: [{"names": ["a"], "sizeBytes": 1}])
     assert m.compute_status(None, T0)["images"] == [{"names": ["a"], "sizeBytes": 1}]
+
+
+def test_status_changed_by_the_node_controller_is_corrected_at_once() -> None:
+    cfg = node_cfg()
+    m = NodeStatusManager(cfg)
+    posted = _post(m, build_node(cfg, T0), T0)
+    assert posted is not None
+    m.take_events()
+    unknown = dict(posted, status=dict(posted["status"]))
+    unknown["status"]["conditions"] = [
+        dict(c, status="Unknown", reason="NodeStatusUnknown",
+             message="Kubelet stopped posting node status.") if c["type"] == "Ready" else c
+        for c in posted["status"]["conditions"]]
+    fixed = _post(m, unknown, T0 + 20)
+    assert fixed is not None
+    ready = fixed["status"]["conditions"][3]
+    assert (ready["status"], ready["lastTransitionTime"]) == ("True", rfc3339(T0 + 20))
