@@ -89,7 +89,7 @@ def kv_errors(fn: F) -> F:
         try:
             return await fn(*args, **kw)
         except CompactedError:
-            raise
+            raise errors.expired("too old resource version") from None
         except KVError as e:
             if e.timeout:
                 raise timeout_error() from None

@@ -370,7 +370,10 @@ class _EtcdWatch(KVWatch):
 
             async def reqs(q: asyncio.Queue[Any] = requests) -> AsyncIterator[Any]:
                 while True:
-                    yield await q.get()
+                    item = await q.get()
+                    if item is None:  # the stream is over: let grpc's sender task end
+                        return
+                    yield item
 
             call = stub.Watch(reqs())
             self._call = call
@@ -413,6 +416,7 @@ class _EtcdWatch(KVWatch):
                     return
                 raise
             finally:
+                requests.put_nowait(None)
                 call.cancel()
                 self._call = None
 

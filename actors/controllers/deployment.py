@@ -45,7 +45,8 @@ import random
 from typing import Any, Mapping
 
 from . import util as u
-from .loop import Action, BaseController, EventSpec, Result, View, WatchEvent, register
+from .loop import (Action, BaseController, EventSpec, Result, Skipped, View, WatchEvent,
+                   error_code, error_message, register)
 
 HASH_LABEL = "pod-template-hash"  # apps.DefaultDeploymentUniqueLabelKey
 REVISION = "deployment.kubernetes.io/revision"
@@ -605,7 +606,6 @@ class DeploymentController(BaseController):
 
     def action_done(self, key: str, action: Action, error: BaseException | None,
                     now: float) -> None:
-        from .loop import Skipped, error_code, error_message
         if action.verb == "create" and action.resource == "replicasets" and error is not None \
                 and not isinstance(error, Skipped) and error_code(error) != 409:
             self._create_failures[key] = \

@@ -33,7 +33,8 @@ import random
 from typing import Any, Mapping
 
 from . import util as u
-from .loop import Action, BaseController, EventSpec, Result, View, WatchEvent, register
+from .loop import (Action, BaseController, EventSpec, Result, Skipped, View, WatchEvent,
+                   error_code, error_message, register)
 
 BURST_REPLICAS = 500  # replicaset.BurstReplicas
 SLOW_START_INITIAL_BATCH_SIZE = 1
@@ -420,10 +421,12 @@ class ReplicaSetController(BaseController):
                     now: float) -> None:
         if action.resource != "pods" or error is None:
             return
-        from .loop import Skipped, error_code, error_message
         if action.verb == "create":
             self.expectations.creation_observed(key)
-            if not isinstance(error, Skipped):
+            causes = getattr(error, "causes", None) or []
+            terminating = any(c.get("reason") == "NamespaceTerminating" for c in causes
+                              if isinstance(c, dict))
+            if not isinstance(error, Skipped) and not terminating:
                 self._manage_errors.setdefault(key, ("FailedCreate", error_message(error)))
         elif action.verb == "delete":
             self.expectations.deletion_observed(key, f"{action.namespace}/{action.name}")

@@ -103,6 +103,22 @@ class Kubelet:
 
     async def _run(self) -> None:
         await self._register()
+        # the Lease exists before the node first reports Ready (a Ready node without a
+        # heartbeat would look stale to the node lifecycle controller)
+        try:
+            await self._renew_lease()
+            self.last_lease_renew = self.clock.now()
+        except Exception as e:
+            log.info("kubelet %s: first lease: %s", self.cfg.node_name, e)
+        while not self._stopped:
+            try:
+                await self._post_node_status(force=True)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.info("kubelet %s: first node status: %s", self.cfg.node_name, e)
+                await asyncio.sleep(self.cfg.scaled(1.0))
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._lease_loop()))
         self._tasks.append(loop.create_task(self._node_status_loop()))
@@ -129,6 +145,8 @@ class Kubelet:
             try:
                 now = self.clock.now()
                 node = build_node(self.cfg, now)
+                # conditions (Ready) come with the first status update, after the Lease
+                node["status"].pop("conditions", None)
                 try:
                     self.node = await self.client.create("nodes", node)
                 except APIError as e:
@@ -145,7 +163,6 @@ class Kubelet:
                 self._record(node_ref(self.cfg.node_name),
                              PodEvent(now, "Normal", "NodeAllocatableEnforced",
                                       "Updated Node Allocatable limit across pods"))
-                await self._post_node_status(force=True)
                 return
             except asyncio.CancelledError:
                 raise
@@ -163,7 +180,8 @@ class Kubelet:
                 raise
             self.registered = False  # someone deleted our Node: register again
             await self._register()
-            return
+            self.node_status.last_report = None
+            self.node = await self.client.get("nodes", self.cfg.node_name)
         now = self.clock.now()
         if force:
             self.node_status.last_report = None

@@ -160,7 +160,7 @@ class NodeStatusManager:
     """Decides when the kubelet posts node status, and what it contains."""
 
     __slots__ = ("cfg", "port", "images", "boot_seed", "last_report", "_last_status",
-                 "_events", "pressure")
+                 "_events", "pressure", "_base")
 
     def __init__(self, cfg: NodeConfig, port: int = KUBELET_PORT,
                  images: Callable[[float], list[Obj]] | None = None,
@@ -172,6 +172,7 @@ class NodeStatusManager:
         self.last_report: float | None = None
         self._last_status: Obj | None = None
         self._events: list[PodEvent] = []
+        self._base: Obj | None = None  # the apiserver's status the pending update replaces
         # simulated pressures (False = no pressure); a later issue can set them
         self.pressure = {"MemoryPressure": False, "DiskPressure": False, "PIDPressure": False}
 
@@ -224,6 +225,7 @@ class NodeStatusManager:
         gets it every time), so a status someone else changed — the node lifecycle
         controller's Ready=Unknown — counts as a change and is corrected at once."""
         cur = node.get("status") or {}
+        self._base = cur
         st = self.compute_status(node, now, ready, not_ready_message)
         changed = _strip_heartbeats(st) != _strip_heartbeats(cur)
         due = self.last_report is None or \
@@ -238,8 +240,9 @@ class NodeStatusManager:
         """The status of `node` reached the apiserver at `now`: remember it, and queue
         the kubelet's events for the conditions that changed."""
         st = node.get("status") or {}
-        before = {c.get("type"): c.get("status")
-                  for c in (self._last_status or {}).get("conditions") or []}
+        # the first post after (re)start reports every condition, as kubelet's setters do
+        base = self._base if self._last_status is not None else None
+        before = {c.get("type"): c.get("status") for c in (base or {}).get("conditions") or []}
         for c in st.get("conditions") or []:
             if before.get(c.get("type")) != c.get("status"):
                 reason = _event_reason(str(c.get("type")), str(c.get("status")))

@@ -50,8 +50,8 @@ from . import pod_status
 from .backoff import Backoff, go_duration
 from .config import NodeConfig
 from .events import PodEvent
-from .runtime import (SIGKILL_EXIT_CODE, Container, PullTicket, RegistryImage, Runtime,
-                      behavior_for, default_pull_policy, exit_reason)
+from .runtime import (SIGKILL_EXIT_CODE, Container, IPExhausted, PullTicket, RegistryImage,
+                      Runtime, behavior_for, default_pull_policy, exit_reason)
 
 Obj = dict[str, Any]
 
@@ -133,10 +133,25 @@ class _Slot:
         return self.stage == DONE and c is not None and c.exit_code == 0
 
 
+def _restore_terminated(rt: Runtime, pod: Obj, s: _Slot, cs: Obj, term: Obj, cid: str,
+                        now: float) -> Container:
+    """A terminated container as its status described it (kubelet restart)."""
+    ref = str(cs.get("image") or s.image)
+    img = rt.images.lookup(ref) or RegistryImage(ref=ref, size_bytes=0, pull_seconds=0.0)
+    tid = str(term.get("containerID", "")).split("://", 1)[-1] or cid
+    c = Container(tid, s.name, img, behavior_for(pod, s.spec, init=s.init), now)
+    c.state = "terminated"
+    c.exit_code = int(term.get("exitCode") or 0)
+    c.reason = str(term.get("reason") or exit_reason(c.exit_code))
+    c.started_at = parse_time(term["startedAt"]) if term.get("startedAt") else None
+    c.finished_at = parse_time(term["finishedAt"]) if term.get("finishedAt") else now
+    return c
+
+
 class PodWorker:
     __slots__ = ("pod", "cfg", "rt", "uid", "stage", "slots", "ip", "start_time",
                  "terminal_phase", "kill_requested", "rejected", "_last", "_fx",
-                 "_sandbox_ready", "_t", "_qos")
+                 "_sandbox_ready", "_t", "_qos", "_sandbox_due")
 
     def __init__(self, pod: Obj, cfg: NodeConfig, runtime: Runtime,
                  rejected: tuple[str, str] | None = None) -> None:
@@ -159,6 +174,7 @@ class PodWorker:
         self._fx = Effects()
         self._t = 0.0  # time of the last transition applied: time never runs backwards
         self._qos = ""
+        self._sandbox_due: float | None = None  # retry of a failed sandbox creation
 
     @classmethod
     def adopt(cls, pod: Obj, cfg: NodeConfig, runtime: Runtime, now: float) -> "PodWorker":
@@ -176,7 +192,16 @@ class PodWorker:
         if phase in ("Succeeded", "Failed"):
             w.terminal_phase, w.stage, w.ip = phase, TERMINATED, st.get("podIP", "")
             for s in w.slots:
-                s.stage = UNKNOWN
+                cs = by_name.get(s.name) or {}
+                term = (cs.get("state") or {}).get("terminated")
+                if term and term.get("reason") != "ContainerStatusUnknown":
+                    cid = str(cs.get("containerID", "")).split("://", 1)[-1]
+                    s.c = _restore_terminated(runtime, pod, s, cs, term, cid, now)
+                    s.stage = DONE
+                else:
+                    s.stage = UNKNOWN
+                s.restarts = int(cs.get("restartCount") or 0)
+                s.last_term = (cs.get("lastState") or {}) or None
             w._last = st
             return w
         w.ip = st.get("podIP", "")
@@ -200,16 +225,21 @@ class PodWorker:
                                               parse_time(running.get("startedAt") or
                                                          st["startTime"]))
                 s.stage, s.due = RUNNING, s.c.exit_at
-            elif s.init and ((cs.get("state") or {}).get("terminated") or {}).get(
-                    "exitCode", 1) == 0:
-                s.stage = DONE
-                img = runtime.images.lookup(s.image) or RegistryImage(
-                    ref=s.image, size_bytes=0, pull_seconds=0.0)
-                s.c = Container(cid, s.name, img, behavior_for(pod, s.spec, init=True), now)
-                s.c.state, s.c.exit_code, s.c.reason = "terminated", 0, "Completed"
+            elif (cs.get("state") or {}).get("terminated") or \
+                    (cs.get("lastState") or {}).get("terminated"):
+                waiting = "terminated" not in (cs.get("state") or {})
+                term = (cs.get("lastState") if waiting else cs.get("state")) or {}
+                if waiting:
+                    s.last_term = None
+                s.c = _restore_terminated(runtime, pod, s, cs, term["terminated"], cid, now)
+                if s.init and not s.sidecar and s.c.exit_code == 0:
+                    s.stage = DONE
+                else:
+                    w._exited(s, now)
             else:
                 s.stage, s.due = NEW, now
         w._last = st
+        w._check_terminal(now)
         return w
 
     # ---- inputs ---------------------------------------------------------------------
@@ -290,14 +320,27 @@ class PodWorker:
             for s in self.slots:
                 s.stage = UNKNOWN
             return
+        self._create_sandbox(now)
+
+    def _create_sandbox(self, t: float) -> None:
         spec = self.pod.get("spec") or {}
         if spec.get("hostNetwork"):
             self.ip = self.cfg.node_ip
         else:
-            self.ip = self.rt.run_sandbox(self.uid)
+            try:
+                self.ip = self.rt.run_sandbox(self.uid)
+            except IPExhausted as e:
+                self._event(t, "Warning", "FailedCreatePodSandBox",
+                            "Failed to create pod sandbox: rpc error: code = Unknown desc = "
+                            f"failed to setup network for sandbox: plugin type=\"host-local\" "
+                            f"failed (add): failed to allocate for range 0: {e}: "
+                            f"{self.cfg.pod_cidr}")
+                self._sandbox_due = t + self.cfg.scaled(SYNC_RETRY_SECONDS)
+                return
+        self._sandbox_due = None
         self._sandbox_ready = True
         for s in self.slots:
-            s.stage, s.due = NEW, now
+            s.stage, s.due = NEW, t
 
     def _teardown(self) -> None:
         if self._sandbox_ready:
@@ -307,8 +350,9 @@ class PodWorker:
 
     # ---- scheduling: which transition is next ---------------------------------------
 
-    def _next_event(self) -> tuple[float, _Slot] | None:
-        best: tuple[float, _Slot] | None = None
+    def _next_event(self) -> tuple[float, _Slot | None] | None:
+        """The earliest due transition: (time, slot), or (time, None) for the sandbox."""
+        best: tuple[float, _Slot | None] | None = None
 
         def cand(s: _Slot) -> None:
             nonlocal best
@@ -322,6 +366,8 @@ class PodWorker:
             return best
         if self.stage != ACTIVE:
             return None
+        if self._sandbox_due is not None:
+            return (self._sandbox_due, None)
         blocked = False
         for s in self.slots:
             if s.stage == RUNNING:
@@ -339,8 +385,10 @@ class PodWorker:
                 blocked = True  # an init container still running (or failed for good)
         return best
 
-    def _fire(self, s: _Slot, t: float) -> None:
-        if s.stage == PULLING:
+    def _fire(self, s: _Slot | None, t: float) -> None:
+        if s is None:
+            self._create_sandbox(t)
+        elif s.stage == PULLING:
             self._pull_done(s, t)
         elif s.stage == RUNNING or s.stage == STOPPING:
             c = s.c
@@ -490,6 +538,7 @@ class PodWorker:
     def _begin_termination(self, t: float) -> None:
         grace = self.cfg.scaled(max(self._grace_seconds(), MIN_GRACE_SECONDS))
         self.stage = TERMINATING
+        self._sandbox_due = None
         for s in self.slots:
             if s.stage == RUNNING and s.c is not None:
                 self._event(t, "Normal", "Killing", f"Stopping container {s.name}", s)

@@ -212,3 +212,21 @@ def test_idle_watch_gets_bookmarks_at_the_current_revision(api: SyncAPIClient,
         t, o = next(events)
     assert t == "BOOKMARK" and o["kind"] == "Node"
     events.close()
+
+
+def test_watches_survive_losing_the_member_they_stream_from(stack: Stack,
+                                                            api: SyncAPIClient) -> None:
+    """Runs last: stops the store member the apiserver's watches stream from (the first
+    endpoint); the watch cache resumes on another member without losing an event."""
+    events = api.watch("configmaps", "default", resource_version="0", timeout=20)
+    before = {o["metadata"]["name"] for _, o in (next(events) for _ in range(
+        len(api.list("configmaps", "default")["items"])))}
+    assert "cfg" in before
+    stack.lt.run(stack.members[0].stop(), timeout=30)
+    api.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "after-loss", "namespace": "default"}})
+    api.patch("configmaps", "after-loss", {"data": {"k": "v"}}, namespace="default")
+    got = [next(events) for _ in range(2)]
+    assert [(t, o["metadata"]["name"]) for t, o in got] == [("ADDED", "after-loss"),
+                                                            ("MODIFIED", "after-loss")]
+    events.close()

@@ -136,3 +136,4 @@ def test_status_changed_by_the_node_controller_is_corrected_at_once() -> None:
     assert fixed is not None
     ready = fixed["status"]["conditions"][3]
     assert (ready["status"], ready["lastTransitionTime"]) == ("True", rfc3339(T0 + 20))
+    assert [e.reason for e in m.take_events()] == ["NodeReady"]

@@ -441,3 +441,47 @@ def test_adopting_a_running_pod_after_a_kubelet_restart_keeps_it_running() -> No
     h2 = Harness(pod("other"), runtime=rt2, cfg=h.cfg)
     h2.step()
     assert h2.status["podIP"] != before["podIP"]
+
+
+def test_sandbox_creation_retried_when_the_pod_cidr_is_full() -> None:
+    cfg = node_cfg(pod_cidr="10.244.1.0/30", preloaded_images=["nginx:1.25"])  # one pod IP
+    rt = _runtime(("nginx:1.25",), pod_cidr="10.244.1.0/30")
+    first = Harness(pod("a"), cfg=cfg, runtime=rt)
+    first.step()
+    h = Harness(pod("b"), cfg=cfg, runtime=rt)
+    fx = h.step()
+    assert [e.reason for e in fx.events] == ["FailedCreatePodSandBox"]
+    assert "no IP addresses available in range set" in fx.events[0].message
+    assert h.status["phase"] == "Pending" and "podIP" not in h.status
+    assert h.cond("PodReadyToStartContainers")["status"] == "False"
+    assert fx.wake_at == pytest.approx(T0 + 10)
+    first.w.update(deleted(first.w.pod, T0 + 5))
+    first.clock.t = T0 + 5
+    first.step()
+    h.clock.t = T0 + 10
+    h.step()
+    assert h.status["podIP"] == "10.244.1.2" and h.status["phase"] == "Running"
+
+
+def test_adopting_a_completed_pod_does_not_run_it_again() -> None:
+    p = pod(annotations={"kubemu.io/exit-after": "1s"}, restartPolicy="Never")
+    h = Harness(p, runtime=_runtime(("nginx:1.25",)))
+    h.run_until(T0 + 5)
+    assert h.status["phase"] == "Succeeded"
+    from actors.kubelet.pod_worker import PodWorker
+    rt2 = _runtime(("nginx:1.25",))
+    w2 = PodWorker.adopt(dict(p, status=h.status), h.cfg, rt2, T0 + 50)
+    fx = w2.step(T0 + 50)
+    assert fx.status is None and fx.events == [] and fx.wake_at is None
+
+
+def test_adopting_a_pod_whose_container_exited_meanwhile() -> None:
+    p = pod(annotations={"kubemu.io/exit-after": "1s"}, restartPolicy="Never")
+    h = Harness(p, runtime=_runtime(("nginx:1.25",)))
+    h.step()  # running; exits at +1 but nobody looks
+    from actors.kubelet.pod_worker import PodWorker
+    w2 = PodWorker.adopt(dict(p, status=h.status), h.cfg, _runtime(("nginx:1.25",)), T0 + 50)
+    fx = w2.step(T0 + 50)
+    assert fx.status is not None and fx.status["phase"] == "Succeeded"
+    term = fx.status["containerStatuses"][0]["state"]["terminated"]
+    assert term["finishedAt"] == rfc3339(T0 + 1)  # the real exit time, not the adoption's
