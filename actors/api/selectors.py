@@ -382,6 +382,8 @@ def selector_from_dict(d: Mapping[str, Any] | None) -> Selector:
     (``"Foo" is not a valid label selector operator``, key/value syntax errors)."""
     if d is None:
         return Selector.nothing()
+    if not isinstance(d, Mapping):
+        raise ValueError("a label selector must be an object")
     match_labels = d.get("matchLabels") or {}
     exprs = d.get("matchExpressions") or []
     if not match_labels and not exprs:

@@ -36,6 +36,15 @@ from actors.common.clock import rfc3339
 _WITH_STATUS = {"Pod", "ReplicaSet", "Deployment", "Service", "Namespace", "Node"}
 
 
+def _kind(obj: dict[str, Any]) -> str:
+    k = obj.get("kind")
+    return k if isinstance(k, str) else ""
+
+
+def _d(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     m = obj.get("metadata")
     if not isinstance(m, dict):
@@ -77,7 +86,7 @@ def fill_system_fields(obj: dict[str, Any], now: float, rng: random.Random) -> N
 
 
 def prepare_for_create(obj: dict[str, Any]) -> None:
-    kind = obj.get("kind")
+    kind = _kind(obj)
     m = _meta(obj)
     if kind == "Pod":
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
@@ -101,7 +110,7 @@ def prepare_for_create(obj: dict[str, Any]) -> None:
 
 
 def _keep_system_fields(obj: dict[str, Any], old: dict[str, Any]) -> None:
-    m, o = _meta(obj), old.get("metadata") or {}
+    m, o = _meta(obj), _d(old.get("metadata"))
     if "generation" in o:
         m["generation"] = o["generation"]
     else:
@@ -116,9 +125,9 @@ def _keep_system_fields(obj: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def prepare_for_update(obj: dict[str, Any], old: dict[str, Any]) -> None:
-    kind = obj.get("kind")
+    kind = _kind(obj)
     _keep_system_fields(obj, old)
-    m, o = _meta(obj), old.get("metadata") or {}
+    m, o = _meta(obj), _d(old.get("metadata"))
     if kind in _WITH_STATUS:
         if "status" in old:
             obj["status"] = copy.deepcopy(old["status"])
@@ -163,9 +172,9 @@ def _keep_allocations(obj: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def prepare_for_status_update(obj: dict[str, Any], old: dict[str, Any]) -> None:
-    kind = obj.get("kind")
+    kind = _kind(obj)
     _keep_system_fields(obj, old)
-    m, o = _meta(obj), old.get("metadata") or {}
+    m, o = _meta(obj), _d(old.get("metadata"))
     if "spec" in old:
         obj["spec"] = copy.deepcopy(old["spec"])
     else:

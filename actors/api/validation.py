@@ -1401,12 +1401,12 @@ def _validate_cluster_ips(spec: Mapping[str, Any], headless: bool) -> Errs:
         errs.append(FieldError.invalid("spec.clusterIPs", go_string_slice(cips),
                                        "must be empty when `clusterIP` is not specified"))
     seen: set[str] = set()
-    for i, fam in enumerate(_l(spec.get("ipFamilies"))):
+    for i, fam in enumerate(_s(f) for f in _l(spec.get("ipFamilies"))):
         if fam not in ("IPv4", "IPv6"):
             errs.append(FieldError.not_supported(_ix("spec.ipFamilies", i), _s(fam), ["IPv4", "IPv6"]))
         if fam in seen:
-            errs.append(FieldError.duplicate(_ix("spec.ipFamilies", i), _s(fam)))
-        seen.add(_s(fam))
+            errs.append(FieldError.duplicate(_ix("spec.ipFamilies", i), fam))
+        seen.add(fam)
     pol = spec.get("ipFamilyPolicy")
     if pol is not None and pol not in ("PreferDualStack", "RequireDualStack", "SingleStack"):
         errs.append(FieldError.not_supported("spec.ipFamilyPolicy", _s(pol),

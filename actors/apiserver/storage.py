@@ -148,6 +148,7 @@ class _MemoryWatch(KVWatch):
         self.start = revision
         self.queue: asyncio.Queue[WatchEvent | None] | None = None
         self.closed = False
+        self.progress_pending = False
 
     def matches(self, key: str) -> bool:
         return self.prefix <= key < self.end
@@ -166,6 +167,9 @@ class _MemoryWatch(KVWatch):
             if self.matches(ev.key):
                 self.queue.put_nowait(ev)
         kv._watches.add(self)
+        if self.progress_pending:
+            self.progress_pending = False
+            self.request_progress()
         try:
             while not self.closed:
                 item = await self.queue.get()
@@ -176,8 +180,10 @@ class _MemoryWatch(KVWatch):
             kv._watches.discard(self)
 
     def request_progress(self) -> None:
-        if self.queue is not None:
-            self.queue.put_nowait(WatchEvent(PROGRESS, "", None, None, self.kv.revision))
+        if self.queue is None:
+            self.progress_pending = True  # asked before the watch started
+            return
+        self.queue.put_nowait(WatchEvent(PROGRESS, "", None, None, self.kv.revision))
 
     def close(self) -> None:
         self.closed = True
@@ -336,6 +342,7 @@ class _EtcdWatch(KVWatch):
         self._requests: asyncio.Queue[Any] | None = None
         self.closed = False
         self._call: Any = None
+        self.progress_pending = False
 
     def __aiter__(self) -> AsyncIterator[WatchEvent]:
         return self._gen()
@@ -343,9 +350,11 @@ class _EtcdWatch(KVWatch):
     def request_progress(self) -> None:
         from protos.etcdserverpb import rpc_pb2
 
-        if self._requests is not None:
-            self._requests.put_nowait(rpc_pb2.WatchRequest(
-                progress_request=rpc_pb2.WatchProgressRequest()))
+        if self._requests is None:
+            self.progress_pending = True  # asked before the stream exists
+            return
+        self._requests.put_nowait(rpc_pb2.WatchRequest(
+            progress_request=rpc_pb2.WatchProgressRequest()))
 
     def close(self) -> None:
         self.closed = True
@@ -367,6 +376,9 @@ class _EtcdWatch(KVWatch):
             requests.put_nowait(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
                 key=self.prefix, range_end=self.end, start_revision=next_rev, prev_kv=True)))
             self._requests = requests
+            if self.progress_pending:
+                self.progress_pending = False
+                self.request_progress()
 
             async def reqs(q: asyncio.Queue[Any] = requests) -> AsyncIterator[Any]:
                 while True:

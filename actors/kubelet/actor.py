@@ -76,6 +76,7 @@ class Kubelet:
         self._tasks: list[asyncio.Task[Any]] = []
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._written: dict[str, Obj] = {}  # pod uid -> the object our last write returned
+        self._event_tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
         self.stats = {"status_updates": 0, "events": 0, "deletes": 0, "errors": 0}
 
@@ -90,7 +91,7 @@ class Kubelet:
         self._stopped = True
         if self.informer is not None:
             self.informer.stop()
-        for t in self._tasks + list(self._writers.values()):
+        for t in self._tasks + list(self._writers.values()) + list(self._event_tasks):
             t.cancel()
         for t in self._tasks:
             try:
@@ -109,6 +110,7 @@ class Kubelet:
             await self._renew_lease()
             self.last_lease_renew = self.clock.now()
         except Exception as e:
+            self.stats["errors"] += 1
             log.info("kubelet %s: first lease: %s", self.cfg.node_name, e)
         while not self._stopped:
             try:
@@ -364,7 +366,9 @@ class Kubelet:
 
     def _record(self, obj: Obj, ev: PodEvent) -> None:
         action = self.recorder.record(obj, ev)
-        asyncio.get_running_loop().create_task(self._send_event(obj, ev, action))
+        task = asyncio.get_running_loop().create_task(self._send_event(obj, ev, action))
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
 
     async def _send_event(self, obj: Obj, ev: PodEvent, action: EventAction) -> None:
         try:

@@ -640,8 +640,7 @@ class PodWorker:
         if phase == "Failed" and ready["status"] == "False":
             ready = {"type": "Ready", "status": "False", "reason": "PodFailed"}
         generated += [ready, cready, {"type": "PodScheduled", "status": "True"}]
-        prev = self._last["conditions"] if self._last is not None else \
-            old.get("conditions") or []
+        prev = (self._last if self._last is not None else old).get("conditions") or []
         st: Obj = {"phase": phase,
                    "conditions": pod_status.merge_conditions(generated, prev, now),
                    "hostIP": self.cfg.node_ip, "hostIPs": [{"ip": self.cfg.node_ip}]}
