@@ -7,7 +7,6 @@
 * ``selectors``  -- label selectors, field selectors, node selector terms
 * ``validation`` -- ``validate(obj, old=None, *, subresource="")`` for every kind
 * ``defaults``   -- ``apply_defaults(obj)``
-* ``strategy``   -- registry hooks around validation (system fields, status/spec resets)
 * ``patch``      -- JSON merge patch and JSON patch
 * ``meta``       -- keys, names, owner references, pod helpers, tolerations
 * ``printers``   -- kubectl's tables and describe output

@@ -18,9 +18,10 @@ What it covers:
   Pods only (``SetDefaults_Pod`` and admission plugins that always run upstream):
   ``enableServiceLinks: true``, requests defaulted from limits, host-network container ports
   copied to ``hostPort``, ``priority`` (0, or the built-in system-* classes) and
-  ``preemptionPolicy: PreemptLowerPriority`` (Priority admission), and the
-  ``node.kubernetes.io/not-ready`` / ``unreachable`` NoExecute tolerations for 300 s
-  (DefaultTolerationSeconds admission).  Not emulated: the ServiceAccount admission
+  ``preemptionPolicy: PreemptLowerPriority`` (Priority admission).  The not-ready /
+  unreachable NoExecute tolerations (DefaultTolerationSeconds admission) are added by the
+  apiserver's admission (actors/apiserver/admission.py) on create only, with the value
+  from cluster.yaml, as upstream does.  Not emulated: the ServiceAccount admission
   (``serviceAccountName: default`` and its token volume) -- kubemu serves no ServiceAccounts.
 * Every ResourceList (container requests/limits, node capacity/allocatable, overhead) is
   rounded up to milli precision and re-printed canonically (``"1000m"`` reads back ``"1"``),
@@ -57,7 +58,6 @@ DEFAULT_SCHEDULER = "default-scheduler"
 DEFAULT_TERMINATION_GRACE_PERIOD = 30
 TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 DEFAULT_MODE = 420          # 0644
-DEFAULT_TOLERATION_SECONDS = 300
 CLIENT_IP_AFFINITY_SECONDS = 10800
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2000001000,
                            "system-cluster-critical": 2000000000}
@@ -235,14 +235,6 @@ def _requests_from_limits(c: Any) -> None:
             req.setdefault(k, v)
 
 
-def _tolerates_default(tols: list[Any], key: str) -> bool:
-    for t in tols:
-        t = _d(t)
-        if (t.get("key") in (key, None, "")) and (t.get("effect") in ("NoExecute", None, "")):
-            return True
-    return False
-
-
 def default_pod(pod: dict[str, Any]) -> None:
     spec = _sub(pod, "spec")
     default_pod_spec(spec)
@@ -260,19 +252,6 @@ def default_pod(pod: dict[str, Any]) -> None:
         spec["priority"] = SYSTEM_PRIORITY_CLASSES.get(str(spec.get("priorityClassName") or ""), 0)
     if spec.get("preemptionPolicy") is None:
         spec["preemptionPolicy"] = "PreemptLowerPriority"
-    # DefaultTolerationSeconds admission
-    tols = spec.get("tolerations")
-    if tols is None:
-        tols = []
-    if isinstance(tols, list):
-        added = False
-        for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-            if not _tolerates_default(tols, key):
-                tols.append({"key": key, "operator": "Exists", "effect": "NoExecute",
-                             "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
-                added = True
-        if tols or added:
-            spec["tolerations"] = tols
 
 
 # -- apps ---------------------------------------------------------------------------------------------

@@ -206,9 +206,7 @@ class Registry:
         ns = self._ns(info, namespace, obj)
         m = strategy.meta(obj)
         attrs = Attributes(CREATE, info, ns, m.get("name") or "", obj=obj)
-        # mutating admission before defaulting: apply_defaults also adds the
-        # DefaultTolerationSeconds tolerations, with upstream's fixed 300 s; the
-        # apiserver's configured value must win
+        # mutating admission (DefaultTolerationSeconds with the configured value, ...)
         self.admission.mutate(attrs)
         apply_defaults(obj)
         await self._admit_validate(attrs)

@@ -70,6 +70,12 @@ def stored(kind: str) -> Obj:
     obj = base(kind)
     obj["metadata"].update({"uid": "0b6c1c7e-0000-4000-8000-000000000001",
                             "resourceVersion": "7", "creationTimestamp": "2024-01-01T00:00:00Z"})
+    if kind == "Pod":  # as the apiserver's DefaultTolerationSeconds admission leaves it
+        obj["spec"].setdefault("tolerations", []).extend([
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+             "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+             "effect": "NoExecute", "tolerationSeconds": 300}])
     if kind == "Service":
         obj["spec"]["clusterIP"] = "10.96.0.10"
         obj["spec"]["clusterIPs"] = ["10.96.0.10"]

@@ -13,12 +13,6 @@ CONTAINER_DEFAULTS = {"terminationMessagePath": "/dev/termination-log",
                       "terminationMessagePolicy": "File", "resources": {}}
 POD_SPEC_DEFAULTS = {"dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "securityContext": {},
                      "terminationGracePeriodSeconds": 30, "schedulerName": "default-scheduler"}
-DEFAULT_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
-]
 
 
 def defaulted(obj: dict[str, Any]) -> dict[str, Any]:
@@ -36,8 +30,7 @@ def test_pod() -> None:
                         "ports": [{"containerPort": 80, "protocol": "TCP"}], **CONTAINER_DEFAULTS}],
         **POD_SPEC_DEFAULTS,
         "enableServiceLinks": True, "priority": 0, "preemptionPolicy": "PreemptLowerPriority",
-        "tolerations": DEFAULT_TOLERATIONS,
-    }
+    }  # the default tolerations are admission's (apiserver), not defaulting's
     assert "status" not in pod and "apiVersion" not in pod
 
 

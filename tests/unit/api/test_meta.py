@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 from typing import Any
 
 import pytest
 
-from actors.api import meta, strategy
-from actors.api.errors import APIError
-from actors.api.resources import lookup
+from actors.api import meta
 
 
 def test_keys() -> None:
@@ -143,53 +140,3 @@ def test_untolerated_taints() -> None:
              "tolerationSeconds": 300}]
     assert meta.untolerated_taints(taints, tols) == [TAINT]
     assert meta.tolerates(TAINT, None) is False
-
-
-# ---- strategy hooks -----------------------------------------------------------------------------
-
-def test_ensure_namespace() -> None:
-    obj: dict[str, Any] = {"metadata": {"name": "x"}}
-    strategy.ensure_namespace(obj, lookup("pods"), "default")
-    assert obj["metadata"]["namespace"] == "default"
-    node: dict[str, Any] = {"metadata": {"name": "n", "namespace": "default"}}
-    strategy.ensure_namespace(node, lookup("nodes"), "")
-    assert "namespace" not in node["metadata"]
-    with pytest.raises(APIError) as e:
-        strategy.ensure_namespace({"metadata": {"namespace": "a"}}, lookup("pods"), "b")
-    assert e.value.code == 400
-
-
-def test_create_and_update_hooks() -> None:
-    d: dict[str, Any] = {"kind": "Deployment", "metadata": {"generateName": "web-"}, "spec": {"replicas": 1},
-                         "status": {"replicas": 9}}
-    strategy.fill_system_fields(d, 1704067200.0, random.Random(0))
-    strategy.prepare_for_create(d)
-    assert d["metadata"]["name"].startswith("web-") and d["metadata"]["generation"] == 1
-    assert d["metadata"]["creationTimestamp"] == "2024-01-01T00:00:00Z" and d["status"] == {}
-    new = copy.deepcopy(d)
-    new["spec"]["replicas"] = 3
-    new["status"] = {"replicas": 3}
-    strategy.prepare_for_update(new, d)
-    assert new["metadata"]["generation"] == 2 and new["status"] == {}
-    st = copy.deepcopy(new)
-    st["spec"]["replicas"] = 7
-    st["status"] = {"replicas": 3}
-    strategy.prepare_for_status_update(st, new)
-    assert st["spec"]["replicas"] == 3 and st["status"] == {"replicas": 3}
-    ns: dict[str, Any] = {"kind": "Namespace", "metadata": {"name": "a"}}
-    strategy.prepare_for_create(ns)
-    assert ns["spec"] == {"finalizers": ["kubernetes"]} and ns["status"] == {"phase": "Active"}
-    p: dict[str, Any] = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
-    strategy.prepare_for_create(p)
-    assert p["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
-
-
-def test_service_update_keeps_allocations() -> None:
-    old = {"kind": "Service", "metadata": {"name": "s"}, "spec": {
-        "type": "NodePort", "clusterIP": "10.96.0.7", "clusterIPs": ["10.96.0.7"],
-        "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}}
-    new = {"kind": "Service", "metadata": {"name": "s"}, "spec": {
-        "type": "NodePort", "ports": [{"port": 80, "protocol": "TCP"}]}}
-    strategy.prepare_for_update(new, old)
-    assert new["spec"]["clusterIP"] == "10.96.0.7" and new["spec"]["clusterIPs"] == ["10.96.0.7"]
-    assert new["spec"]["ports"][0]["nodePort"] == 30080

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = ["errors", "resources", "naming", "quantity", "selectors", "meta", "validation",
-           "defaults", "patch", "strategy"]
+           "defaults", "patch"]
 PATHS = [f"actors/api/{m}.py" for m in MODULES]
 
 

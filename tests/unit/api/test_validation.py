@@ -221,21 +221,21 @@ CREATE = [
                  ["spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive"],
                  id="pod-active-deadline"),
     pytest.param("Pod", append("spec.tolerations", {"operator": "Equal", "value": "x"}),
-                 ['spec.tolerations[2].operator: Invalid value: "Equal": operator must be Exists when '
+                 ['spec.tolerations[0].operator: Invalid value: "Equal": operator must be Exists when '
                   '`key` is empty, which means "match all values and all keys"'], id="pod-toleration-empty-key"),
     pytest.param("Pod", append("spec.tolerations", {"key": "k", "operator": "Same"}),
-                 ['spec.tolerations[2].operator: Unsupported value: "Same": supported values: "Equal", "Exists"'],
+                 ['spec.tolerations[0].operator: Unsupported value: "Same": supported values: "Equal", "Exists"'],
                  id="pod-toleration-operator"),
     pytest.param("Pod", append("spec.tolerations", {"key": "k", "operator": "Exists", "value": "v"}),
-                 ['spec.tolerations[2].operator: Invalid value: core.Toleration{Key:"k", Operator:"Exists", '
+                 ['spec.tolerations[0].operator: Invalid value: core.Toleration{Key:"k", Operator:"Exists", '
                   'Value:"v", Effect:"", TolerationSeconds:(*int64)(nil)}: value must be empty when '
                   "`operator` is 'Exists'"], id="pod-toleration-exists-value"),
     pytest.param("Pod", append("spec.tolerations", {"key": "k", "operator": "Exists", "effect": "NoSched"}),
-                 ['spec.tolerations[2].effect: Unsupported value: "NoSched": supported values: '
+                 ['spec.tolerations[0].effect: Unsupported value: "NoSched": supported values: '
                   '"NoSchedule", "PreferNoSchedule", "NoExecute"'], id="pod-toleration-effect"),
     pytest.param("Pod", append("spec.tolerations", {"key": "k", "operator": "Exists", "effect": "NoSchedule",
                                                     "tolerationSeconds": 5}),
-                 ['spec.tolerations[2].effect: Invalid value: "NoSchedule": effect must be \'NoExecute\' '
+                 ['spec.tolerations[0].effect: Invalid value: "NoSchedule": effect must be \'NoExecute\' '
                   "when `tolerationSeconds` is set"], id="pod-toleration-seconds-effect"),
     pytest.param("Pod", s(f"{C0}.volumeMounts", [{"name": "data", "mountPath": "/data"}]),
                  ['spec.containers[0].volumeMounts[0].name: Not found: "data"'], id="pod-volume-mount-not-found"),
