@@ -106,20 +106,29 @@ def start_ray_head(name: str, num_cpus: int | None = None,
     return f"127.0.0.1:{port}", p.pid
 
 
+def session_processes(sid: int) -> list[int]:
+    """Live (non-zombie) processes of session `sid`."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.getsid(int(d)) != sid:
+                continue
+            with open(f"/proc/{d}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, PermissionError, FileNotFoundError, OSError):
+            continue
+        if state != "Z":  # a zombie is already dead; only its parent can reap it
+            pids.append(int(d))
+    return pids
+
+
 def kill_session(sid: int) -> int:
     """SIGKILL every process of the session `sid` (Ray's daemons and workers)."""
     killed = 0
-    for _ in range(5):
-        pids = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                if os.getsid(int(d)) == sid:
-                    pids.append(int(d))
-            except (ProcessLookupError, PermissionError):
-                continue
-        pids = [p for p in pids if p != os.getpid()]
+    for _ in range(10):
+        pids = [p for p in session_processes(sid) if p != os.getpid()]
         if not pids:
             break
         for p in pids:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from actors.cluster import session_processes
+
 pytestmark = pytest.mark.e2e
 
 KUBEMU = [sys.executable, "-m", "cli.main"]
@@ -36,18 +38,6 @@ registry:
 def run(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(KUBEMU + args, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def session_processes(sid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                if os.getsid(int(d)) == sid:
-                    out.append(int(d))
-            except (ProcessLookupError, PermissionError):
-                pass
-    return out
 
 
 def test_bad_cluster_yaml_is_refused(tmp_path: Path) -> None:
