@@ -217,6 +217,7 @@ class Member:
         self._links: dict[int, _PeerLink] = {}
         self._peer_channels: dict[int, Any] = {}
         self.started_at = time.time()
+        self.leader_since = 0.0  # wall clock of this member's latest election win
         self.stats = {"proposals": 0, "batches": 0, "fsyncs": 0, "entries": 0, "reads": 0,
                       "snapshots_taken": 0, "snapshots_installed": 0}
 
@@ -365,6 +366,7 @@ class Member:
             self.role, self.leader = rd.soft_state.role, rd.soft_state.leader
             leader_changed = self.leader != old_leader
             if self.role == Role.LEADER and not was_leader:
+                self.leader_since = time.time()
                 # as etcd: a new leader extends every lease by an election timeout
                 self.applier.lessor.promote(time.monotonic(), self._election_timeout())
             elif was_leader and self.role != Role.LEADER:
@@ -703,6 +705,7 @@ class Member:
             "id": self.id, "name": me.name, "etcd_id": f"{self.etcd_id:x}",
             "pid": os.getpid(), "peer_addr": me.peer_addr, "client_addr": me.client_addr,
             "role": Role(self.node.role).name.lower(), "leader": self.node.leader,
+            "leader_since": self.leader_since,
             "term": self.node.term, "commit": self.node.commit,
             "applied": self.applier.consistent_index, "last_index": self.node.last_index,
             "revision": self.applier.store.revision, "hash": self.applier.store.hash(),
