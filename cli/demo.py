@@ -272,5 +272,10 @@ def run_cluster_demo(config: str = "cluster.yaml", time_scale: float = 0.2) -> i
         api.close()
         _say("kubemu down")
         cl.teardown(state)
-        console.print("cluster demo stopped; no process left behind")
+        left = cl.session_processes(state.ray_session_pid) if state.ray_session_pid else []
+        if left:
+            ok = False
+            console.print(f"[red]{len(left)} processes of the cluster are still alive[/]")
+        else:
+            console.print("cluster demo stopped; none of its processes is left")
     return 0 if ok else 1
