@@ -188,3 +188,77 @@ def test_deleting_deployment_deletes_replicasets_and_pods(api: Any) -> None:
                                   label_selector="app=gone")["items"], 60, "ReplicaSets gone")
     wait_for(lambda: not api.list("pods", namespace="default",
                                   label_selector="app=gone")["items"], 60, "pods gone")
+
+
+def kubemu(*args: str, stdin: str | None = None) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+
+
+CLI_MANIFEST = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cli-web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: cli-web}
+  template:
+    metadata:
+      labels: {app: cli-web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cli-config
+data:
+  mode: demo
+"""
+
+
+def test_kubemu_cli_everyday_workflow(api: Any, cluster: Any) -> None:
+    p = kubemu("apply", "-f", "-", "--name", cluster.name, stdin=CLI_MANIFEST)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["deployment.apps/cli-web created",
+                                        "configmap/cli-config created"]
+    wait_for(lambda: len(running_pods(api, "cli-web")) == 2, 60, "2 Running pods")
+    p = kubemu("apply", "-f", "-", "--name", cluster.name, stdin=CLI_MANIFEST)
+    assert p.returncode == 0 and "deployment.apps/cli-web unchanged" in p.stdout, p.stdout
+
+    p = kubemu("get", "pods", "-o", "wide", "-l", "app=cli-web", "--name", cluster.name)
+    lines = p.stdout.strip().splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert len(lines) == 3 and all(" Running " in ln and "1/1" in ln for ln in lines[1:])
+    p = kubemu("get", "deploy", "cli-web", "--name", cluster.name)
+    assert p.stdout.split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert p.stdout.splitlines()[1].split()[:4] == ["cli-web", "2/2", "2", "2"]
+
+    p = kubemu("describe", "deployment", "cli-web", "--name", cluster.name)
+    assert p.returncode == 0
+    assert "Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable" \
+        in p.stdout
+    assert "ScalingReplicaSet" in p.stdout  # the controller's event, shown as kubectl does
+
+    p = kubemu("scale", "deployment/cli-web", "--replicas=1", "--name", cluster.name)
+    assert p.stdout.strip() == "deployment.apps/cli-web scaled"
+    wait_for(lambda: len(api.list("pods", namespace="default",
+                                  label_selector="app=cli-web")["items"]) == 1, 60, "1 pod")
+
+    p = kubemu("get", "pods", "no-such-pod", "--name", cluster.name)
+    assert p.returncode == 1
+    assert p.stderr.strip() == 'Error from server (NotFound): pods "no-such-pod" not found'
+
+    p = kubemu("delete", "-f", "-", "--name", cluster.name, stdin=CLI_MANIFEST)
+    assert p.returncode == 0, p.stderr
+    assert 'deployment.apps "cli-web" deleted' in p.stdout
+    assert 'configmap "cli-config" deleted' in p.stdout
