@@ -305,17 +305,20 @@ def wait_nodes_ready(apiserver: str, names: list[str], timeout: float) -> None:
 def actor_statuses(state: ClusterState, timeout: float = 5.0) -> dict[str, dict[str, Any] | None]:
     from actors.common import rayutil
 
-    refs: dict[str, Any] = {}
+    refs: dict[str, tuple[Any, Any]] = {}
     out: dict[str, dict[str, Any] | None] = {}
     for name in state.actors:
         try:
-            refs[name] = rayutil.call_async(rayutil.get_actor(name, state.namespace), "status")
+            h = rayutil.get_actor(name, state.namespace)
+            refs[name] = (rayutil.call_async(h, "status"), rayutil.call_async(h, "pid"))
         except Exception:
             out[name] = None
     deadline = time.monotonic() + timeout
-    for name, ref in refs.items():
+    for name, (ref, pid_ref) in refs.items():
         try:
-            out[name] = rayutil.get(ref, timeout=max(0.1, deadline - time.monotonic()))
+            st = dict(rayutil.get(ref, timeout=max(0.1, deadline - time.monotonic())) or {})
+            st.setdefault("pid", rayutil.get(pid_ref, timeout=max(0.1, deadline - time.monotonic())))
+            out[name] = st
         except Exception:
             out[name] = None
     return out

@@ -144,7 +144,7 @@ def _status_tables(state: Any) -> Any:
         t.add_column(c)
     for c in data["components"]:
         role = c["role"] + (" (leader)" if c["leader"] else "")
-        t.add_row(c["name"], role, str(c["pid"] or "-"), c["address"],
+        t.add_row(c["name"], role, str(c["pid"] or "-"), c["address"] or "- (client only)",
                   "[green]yes[/]" if c["healthy"] else "[red]no[/]")
     nt = Table(title="nodes")
     for c in ("NAME", "STATUS"):
