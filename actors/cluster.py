@@ -9,7 +9,9 @@ after a crash binds the same port and its peers find it where they left it.
 
 Per-cluster state lives in `$KUBEMU_HOME/<name>/` (default `~/.kubemu`):
 `cluster.json` (Ray address, whether we started that Ray runtime and its session id,
-actor names, the apiserver and etcd addresses) and `etcd/` (the members' data dirs).
+actor names, the apiserver and etcd addresses), `etcd/` (the members' data dirs),
+`agents/` (each node agent's launch spec, see `start_agent`) and, once `kubemu fault`
+has been used, `faults.jsonl` / `faults-active.json` (actors/faults.py).
 `$KUBEMU_HOME/current` names the cluster that later commands use by default.
 """
 
@@ -191,6 +193,47 @@ def kubelet_config(cfg: ClusterConfig, i: int, apiserver: str) -> dict[str, Any]
     }
 
 
+# The node agents are the one kind of actor Ray does not restart (max_restarts=0): a
+# killed node stays down, as a crashed machine would, until `kubemu fault start` (or a
+# kill's --restart-after) starts it again from the spec saved here at launch —
+# `$KUBEMU_HOME/<name>/agents/<actor>.json`: its class, role and config (same ports).
+AGENT_CLASSES = {"kubelet": "actors.kubelet.actor:KubeletActor",
+                 "kube-proxy": "actors.proxy.actor:KubeProxyActor"}
+
+
+def agent_spec_path(sdir: Path, actor: str) -> Path:
+    return sdir / "agents" / f"{actor}.json"
+
+
+def load_agent_spec(sdir: Path, actor: str) -> dict[str, Any]:
+    p = agent_spec_path(sdir, actor)
+    if not p.exists():
+        raise FileNotFoundError(f"no saved config for {actor} ({p})")
+    return json.loads(p.read_text())  # type: ignore[no-any-return]
+
+
+def start_agent(sdir: Path, namespace: str, actor: str, role: str | None = None,
+                config: dict[str, Any] | None = None) -> Any:
+    """Start a node agent (kubelet / kube-proxy) as a named, non-restarting actor.
+
+    With `role` and `config` the spec is saved first; without, the saved one is used."""
+    import importlib
+
+    from actors.common import rayutil
+
+    if role is None or config is None:
+        spec = load_agent_spec(sdir, actor)
+    else:
+        spec = {"actor": actor, "role": role, "class": AGENT_CLASSES[role], "config": config}
+        p = agent_spec_path(sdir, actor)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.with_suffix(".tmp").write_text(json.dumps(spec, indent=2))
+        p.with_suffix(".tmp").replace(p)
+    mod, _, cls = spec["class"].partition(":")
+    return rayutil.start_actor(getattr(importlib.import_module(mod), cls), actor,
+                               spec["config"], namespace=namespace, max_restarts=0)
+
+
 def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str = "",
            progress: Callable[[str], None] = lambda s: None,
            ready_timeout: float = 180.0) -> ClusterState:
@@ -199,8 +242,6 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
     from actors.common import rayutil
     from actors.controllers.actor import ControllerManagerActor
     from actors.etcd.launcher import start_store
-    from actors.kubelet.actor import KubeletActor
-    from actors.proxy.actor import KubeProxyActor
     from actors.scheduler.actor import SchedulerActor
 
     sd = state_dir(cfg.name)
@@ -254,12 +295,11 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
     progress(f"{len(cfg.nodes)} nodes: kubelet + kube-proxy each")
     proxy_ports = grpcutil.free_ports(len(cfg.nodes))
     for i, n in enumerate(cfg.nodes):
-        rayutil.start_actor(KubeletActor, f"kubelet-{n.name}",
-                            kubelet_config(cfg, i, state.apiserver), namespace=ns)
+        start_agent(sd, ns, f"kubelet-{n.name}", "kubelet",
+                    kubelet_config(cfg, i, state.apiserver))
         state.actors[f"kubelet-{n.name}"] = "kubelet"
-        rayutil.start_actor(KubeProxyActor, f"kube-proxy-{n.name}", {
-            "apiserver": state.apiserver, "node_name": n.name, "port": proxy_ports[i]},
-            namespace=ns)
+        start_agent(sd, ns, f"kube-proxy-{n.name}", "kube-proxy", {
+            "apiserver": state.apiserver, "node_name": n.name, "port": proxy_ports[i]})
         state.actors[f"kube-proxy-{n.name}"] = "kube-proxy"
         state.proxies[n.name] = f"127.0.0.1:{proxy_ports[i]}"
         state.nodes.append(n.name)

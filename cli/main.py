@@ -4,6 +4,8 @@ Subcommands so far:
   kubemu up | status | down   a cluster's life cycle (cli/cluster_cmds.py)
   kubemu apply | get | describe | delete | scale | label | cordon | uncordon
                               kubectl's everyday commands (cli/kubectl.py)
+  kubemu fault ...            inject faults: kill, stop/start, partition, delay, drop
+                              (cli/fault_cmds.py)
   kubemu demo                 the store failure story (3 members, kill the leader)
   kubemu bench store [...]    kubemu store vs real etcd 3.4, side by side
 """
@@ -43,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     from cli import kubectl
 
     kubectl.register(sub)
+    from cli import scenario_cmds  # noqa: E402 - `kubemu scenario run|validate`
+    scenario_cmds.register(sub)
+
+    from cli import fault_cmds
+
+    fault_cmds.register(sub)
 
     d = sub.add_parser("demo", help="the failure stories: `cluster` (default) or `store`")
     d.add_argument("story", nargs="?", choices=("cluster", "store"), default="cluster")

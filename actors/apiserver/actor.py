@@ -131,6 +131,9 @@ class ApiServerActor:
 
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
+        from actors.common import faultinject
+
+        faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._config = dict(config)
         self._lt = LoopThread("apiserver")
         last: Exception | None = None
@@ -155,6 +158,18 @@ class ApiServerActor:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        from actors.common import faultinject
+
+        return faultinject.set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        from actors.common import faultinject
+
+        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._async(self._server.status), timeout=10)  # type: ignore[no-any-return]

@@ -2,16 +2,27 @@
 
 Servers bind 127.0.0.1 explicitly (the node IP Ray reports is not loopback) with
 `grpc.so_reuseport` off, so two servers can never silently share a port.
+
+`aio_channel` adds the process's default client interceptors, if any: the actor
+shells install the fault-injection ones (actors.common.faultinject.install) so that
+every channel a component opens obeys `kubemu fault partition|delay|drop`.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Sequence
+from typing import Any, Sequence
 
 import grpc
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+_default_interceptors: list[Any] = []
+
+
+def set_default_interceptors(interceptors: Sequence[Any]) -> None:
+    """Client interceptors every later `aio_channel` of this process gets."""
+    _default_interceptors[:] = list(interceptors)
 
 
 def server_options(max_receive: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
@@ -61,5 +72,8 @@ def bind(server: grpc.aio.Server, port: int, host: str = "127.0.0.1") -> int:
     return bound
 
 
-def aio_channel(target: str, extra: Sequence[tuple[str, int]] = ()) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=channel_options() + list(extra))
+def aio_channel(target: str, extra: Sequence[tuple[str, int]] = (),
+                interceptors: Sequence[Any] | None = None) -> grpc.aio.Channel:
+    ics = list(_default_interceptors if interceptors is None else interceptors)
+    return grpc.aio.insecure_channel(target, options=channel_options() + list(extra),
+                                     interceptors=ics or None)

@@ -86,3 +86,11 @@ def kill(handle: Any, *, no_restart: bool = True) -> None:
 
 ActorError = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
               ray.exceptions.GetTimeoutError)
+
+
+def try_get_actor(name: str, namespace: str | None = None) -> Any | None:
+    """The named actor's handle, or None when no live (or restarting) actor has the name."""
+    try:
+        return ray.get_actor(name, namespace=namespace)
+    except ValueError:
+        return None

@@ -2,8 +2,9 @@
 
     rayutil.start_actor(ControllerManagerActor, "controller-manager",
                         {"apiserver": "127.0.0.1:6443",
-                         "controllers": ["replicaset", "deployment", "garbagecollector"],
-                         "seed": 1})
+                         "controllers": ["replicaset", "deployment", "garbagecollector",
+                                         "nodelifecycle", "tainteviction", "podgc"],
+                         "seed": 1, "time_scale": 0.1})
 
 `ControllerManager` is the asyncio shell around the pure `loop.Runner`: one shared
 informer (`actors.common.informer.Informer` over `APIClient`) per watched resource
@@ -16,9 +17,17 @@ into ``count`` as the event correlator does. `ControllerManagerActor` runs it in
 own loop thread started from ``__init__`` (a Ray restart re-runs ``__init__``, the
 informers relist and reconciling resumes, level-based).
 
-Config: ``apiserver`` (host:port, required), ``controllers`` (names, default all),
+Config: ``apiserver`` (host:port, required), ``controllers`` (names, default all:
+replicaset, deployment, garbagecollector, nodelifecycle, tainteviction, podgc),
 ``seed`` (pod-name randomness; default random), ``workers``, ``burstReplicas``,
-``gcResources`` (resources the garbage collector watches).
+``gcResources`` (resources the garbage collector watches), and for the node
+controllers, in upstream seconds (each controller multiplies them by ``time_scale``):
+``node_monitor_period`` (5), ``node_monitor_grace_period`` (50),
+``node_startup_grace_period`` (60), ``node_eviction_rate`` (0.1 nodes/s),
+``secondary_node_eviction_rate`` (0.01), ``large_cluster_size_threshold`` (50),
+``unhealthy_zone_threshold`` (0.55), ``pod_gc_period`` (20),
+``pod_gc_quarantine_time`` (40), ``terminated_pod_gc_threshold`` (12500), ``time_scale``
+(1.0).
 """
 
 from __future__ import annotations
@@ -41,9 +50,12 @@ from .loop import Action, EventSpec, Execution, OwnerExists, Runner, WatchEvent,
 
 log = logging.getLogger("kubemu.controller-manager")
 
-DEFAULT_CONTROLLERS = ("replicaset", "deployment", "garbagecollector")
+DEFAULT_CONTROLLERS = ("replicaset", "deployment", "garbagecollector", "nodelifecycle",
+                       "tainteviction", "podgc")
 COMPONENTS = {"replicaset": "replicaset-controller", "deployment": "deployment-controller",
-              "garbagecollector": "garbage-collector-controller"}
+              "garbagecollector": "garbage-collector-controller",
+              "nodelifecycle": "node-controller", "tainteviction": "taint-eviction-controller",
+              "podgc": "pod-garbage-collector"}
 
 
 class InformerView:
@@ -136,7 +148,9 @@ class ControllerManager:
         self.names = list(config.get("controllers") or DEFAULT_CONTROLLERS)
         self.workers = int(config.get("workers", 5))
         seed = config.get("seed")
-        self.rng = random.Random(seed)
+        # a process restarted by Ray must not replay the names its predecessor generated
+        # (a re-used pod name could collide with a pod that still exists): mix in the pid
+        self.rng = random.Random(None if seed is None else f"{seed}/{os.getpid()}")
         self.clock = clock or RealClock()
         self._client = client
         self.informers: dict[str, Informer] = {}
@@ -240,7 +254,7 @@ class ControllerManager:
                 if e.code == 404:
                     continue
                 raise
-            if u.uid(o) == chk["uid"]:
+            if chk.get("any_uid") or u.uid(o) == chk["uid"]:
                 raise OwnerExists(f'{chk["resource"]} "{chk["name"]}"')
         ns = a.namespace or None
         if a.verb == "create":
@@ -301,11 +315,26 @@ class ControllerManagerActor:
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
         self._lt = LoopThread("controller-manager")
+        from actors.common import faultinject
+
+        faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._cm = ControllerManager(config)
         self._lt.run(self._cm.start(), timeout=60)
 
     def pid(self) -> int:
         return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        from actors.common import faultinject
+
+        return faultinject.set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        from actors.common import faultinject
+
+        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._cm.status(), timeout=30)

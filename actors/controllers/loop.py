@@ -25,7 +25,8 @@ actions run in order, consecutive actions sharing a ``batch`` id run concurrentl
 (slow-start batches), and the first failure skips every later action except those
 marked ``always`` (the RS controller's status update) — like an ``if err != nil { return
 err }``. A write's returned resourceVersion is carried into later writes of the same
-object in the same reconcile (Go code keeps using the object the API returned).
+object in the same reconcile (Go code keeps using the object the API returned), also
+into a later merge patch guarded by ``metadata.resourceVersion``.
 Errors whose HTTP code is in ``tolerate`` count as success (e.g. 404 on delete) but
 are still shown to ``action_done``; any other failure requeues the key rate-limited.
 Events (`EventSpec`) ride on actions: ``event`` is recorded when the action succeeds,
@@ -78,7 +79,10 @@ class Action:
     options: patch -> {"patch": doc, "patch_type": "merge"|"json"};
              delete -> {"propagation_policy", "grace_period_seconds", "preconditions_uid",
                         "if_absent": [{resource, namespace, name, uid}]}  (skip unless every
-                        listed object is really gone: a live GET, the GC's owner check).
+                        listed object is really gone: a live GET, the GC's owner check;
+                        ``"any_uid": True`` in an entry: an object of that name with any
+                        uid counts as present — PodGC's node check). if_absent is
+                        honoured by every verb.
     """
     verb: str
     resource: str
@@ -155,7 +159,8 @@ REGISTRY: dict[str, ControllerFactory] = {}
 
 def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
     """Decorator: make a controller constructible by name (kube-controller-manager's
-    --controllers names: replicaset, deployment, garbagecollector)."""
+    --controllers names: replicaset, deployment, garbagecollector, nodelifecycle,
+    tainteviction, podgc)."""
     def deco(factory: ControllerFactory) -> ControllerFactory:
         REGISTRY[name] = factory
         return factory
@@ -164,7 +169,8 @@ def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
 
 def build_controllers(names: Iterable[str], config: dict[str, Any] | None = None) -> list[Controller]:
     # importing the modules registers them
-    from actors.controllers import deployment, garbagecollector, replicaset  # noqa: F401
+    from actors.controllers import (deployment, garbagecollector, nodelifecycle,  # noqa: F401
+                                    podgc, replicaset, tainteviction)
     out = []
     for n in names:
         if n not in REGISTRY:
@@ -385,12 +391,31 @@ class Execution:
 
     def _chain_rv(self, a: Action) -> Action:
         rv = self._rv.get(a.target())
-        if rv is None or a.body is None or a.verb not in ("update", "update_status"):
+        if rv is None:
+            return a
+        if a.verb == "patch":
+            return self._chain_patch_rv(a, rv)
+        if a.body is None or a.verb not in ("update", "update_status"):
             return a
         body = dict(a.body)
         body["metadata"] = dict(body.get("metadata") or {})
         body["metadata"]["resourceVersion"] = rv
         return Action(a.verb, a.resource, a.namespace, a.name, body, a.options, a.batch,
+                      a.always, a.tolerate, a.event, a.failure_event)
+
+    @staticmethod
+    def _chain_patch_rv(a: Action, rv: str) -> Action:
+        """A merge patch guarded by metadata.resourceVersion (PatchNodeTaints) after an
+        earlier write of the same object in this reconcile: guard with the new version."""
+        doc = a.options.get("patch")
+        if a.options.get("patch_type", "merge") != "merge" or not isinstance(doc, dict):
+            return a
+        md = doc.get("metadata")
+        if not isinstance(md, dict) or not md.get("resourceVersion"):
+            return a
+        options = dict(a.options)
+        options["patch"] = {**doc, "metadata": {**md, "resourceVersion": rv}}
+        return Action(a.verb, a.resource, a.namespace, a.name, a.body, options, a.batch,
                       a.always, a.tolerate, a.event, a.failure_event)
 
     def record(self, a: Action, obj: dict[str, Any] | None, error: BaseException | None) -> None:

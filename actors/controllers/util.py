@@ -353,6 +353,13 @@ def now_str(now: float) -> str:
     return rfc3339(now)
 
 
+def scaled(seconds: float, time_scale: float) -> float:
+    """An upstream duration (seconds, as configured upstream: a monitor period, a grace
+    period, a pod's tolerationSeconds, 1 / an eviction rate) in real seconds of a
+    cluster compressed by ``time_scale`` — the one conversion every controller uses."""
+    return float(seconds) * float(time_scale)
+
+
 def log2_rank(d_seconds: float) -> int:
     """int64(math.Log2(float64(d))) with d a Go Duration (nanoseconds); -1 when d <= 0."""
     ns = int(round(d_seconds * 1e9))

@@ -999,6 +999,22 @@ class EtcdMemberActor:
     def transfer_leader(self, to: int) -> None:
         self._lt.run(self._async(self._member.transfer_leader, to))
 
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault` on one member: partitioned = cut off from every other member
+        (`partition` with all peers; peers' own blocks are the caller's business).
+        Raft traffic has no delay/drop knob: raft's own retries would hide it."""
+        if delay or drop_rate:
+            raise ValueError("etcd members support partition only (no delay or drop)")
+        others = [p.id for p in self._cfg.peers if p.id != self._cfg.id]
+        self.partition(others if partitioned else [])
+        return self.fault_state()
+
+    def fault_state(self) -> dict[str, Any]:
+        blocked = self.status()["blocked"]
+        return {"partitioned": bool(blocked), "blocked": blocked, "delay": 0.0,
+                "drop_rate": 0.0}
+
     def stop(self) -> None:
         self._lt.run(self._member.stop(), timeout=10)
 

@@ -268,7 +268,9 @@ class Kubelet:
         mine = self._written.get(uid)
         if mine is not None and _rv(new) >= _rv(mine):
             del self._written[uid]  # the watch caught up with our write: no second copy
-        self.core.pod_changed(new, now)
+            mine = None
+        # compare the status with ours only when no write of ours is still in flight
+        self.core.pod_changed(new, now, check_status=mine is None and uid not in self._writers)
         self._wake()
 
     def _on_delete(self, pod: Obj) -> None:
@@ -396,6 +398,9 @@ class KubeletActor:
 
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
+        from actors.common import faultinject
+
+        faultinject.install()  # before any client: every channel obeys `kubemu fault`
         from actors.apiserver.client import APIClient
 
         self.cfg = NodeConfig.from_dict(config)
@@ -406,6 +411,18 @@ class KubeletActor:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        from actors.common import faultinject
+
+        return faultinject.set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        from actors.common import faultinject
+
+        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         st = self._lt.run(self._async(self._kubelet.status), timeout=10)

@@ -89,7 +89,7 @@ class KubeletCore:
 
     # ---- inputs ---------------------------------------------------------------------
 
-    def pod_changed(self, pod: Obj, now: float) -> None:
+    def pod_changed(self, pod: Obj, now: float, *, check_status: bool = False) -> None:
         uid = (pod.get("metadata") or {}).get("uid", "")
         w = self.workers.get(uid)
         if w is None:
@@ -104,8 +104,8 @@ class KubeletCore:
             self._schedule(uid, now)
             return
         was = w.kill_requested
-        w.update(pod)
-        if w.kill_requested and not was:
+        w.update(pod, check_status=check_status)
+        if (w.kill_requested and not was) or (check_status and w.last_status is None):
             self._schedule(uid, now)
 
     def pod_deleted(self, pod: Obj, now: float) -> PodOutput | None:

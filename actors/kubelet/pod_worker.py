@@ -244,11 +244,19 @@ class PodWorker:
 
     # ---- inputs ---------------------------------------------------------------------
 
-    def update(self, pod: Obj) -> None:
-        """A newer version of the pod object (from the watch)."""
+    def update(self, pod: Obj, *, check_status: bool = False) -> None:
+        """A newer version of the pod object (from the watch).
+
+        With `check_status`, a status that someone else changed (the node lifecycle
+        controller marks pods Ready=False while the node is unreachable) is noticed:
+        the worker forgets what it last posted, so its next step posts its own view
+        again, as upstream's status manager re-checks against the apiserver."""
         self.pod = pod
         if (pod.get("metadata") or {}).get("deletionTimestamp"):
             self.kill_requested = True
+        if check_status and self._last is not None and \
+                _status_digest(pod.get("status")) != _status_digest(self._last):
+            self._last = None
 
     @property
     def key(self) -> str:
@@ -666,3 +674,11 @@ class PodWorker:
     @property
     def last_status(self) -> Obj | None:
         return self._last
+
+
+def _status_digest(st: Obj | None) -> tuple[Any, ...]:
+    """What the kubelet owns in a pod status and others may overwrite: phase, conditions."""
+    st = st or {}
+    conds = tuple(sorted((str(c.get("type")), str(c.get("status")))
+                         for c in st.get("conditions") or [] if isinstance(c, dict)))
+    return (st.get("phase"), conds)

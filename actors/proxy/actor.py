@@ -136,6 +136,9 @@ class KubeProxyActor:
 
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
+        from actors.common import faultinject
+
+        faultinject.install()  # before any client: every channel obeys `kubemu fault`
         from actors.apiserver.client import APIClient
 
         self.node_name = str(config.get("node_name") or config.get("nodeName") or "")
@@ -156,6 +159,18 @@ class KubeProxyActor:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        from actors.common import faultinject
+
+        return faultinject.set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        from actors.common import faultinject
+
+        return faultinject.STATE.snapshot()
 
     def address(self) -> str:
         return self._proxy.address

@@ -227,11 +227,26 @@ class SchedulerActor:
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
         self._lt = LoopThread("scheduler")
+        from actors.common import faultinject
+
+        faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._server = SchedulerServer(dict(config))
         self._lt.run(self._server.start(), timeout=60)
 
     def pid(self) -> int:
         return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        from actors.common import faultinject
+
+        return faultinject.set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        from actors.common import faultinject
+
+        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._server_status(), timeout=10)

@@ -213,15 +213,23 @@ class FakeCluster:
         if patch_type == "json":
             new = json_patch(old, patch)
         else:
+            rv = ((patch or {}).get("metadata") or {}).get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:  # the caller's precondition
+                raise errors.conflict(self._info(resource), name)
             new = merge_patch(old, patch)
         return self._replace(resource, old, new)
 
     def delete(self, resource: str, ns: str, name: str, propagation_policy: str | None = None,
-               preconditions_uid: str | None = None) -> Obj:
+               preconditions_uid: str | None = None,
+               grace_period_seconds: int | None = None) -> Obj:
         cur = self._current(resource, ns, name)
         if preconditions_uid and cur["metadata"]["uid"] != preconditions_uid:
             raise errors.conflict(self._info(resource), name, "Precondition failed: UID")
         fins = list(cur["metadata"].get("finalizers") or [])
+        if resource == "pods" and grace_period_seconds == 0 and not fins:  # a force delete
+            del self.store[resource][(ns, name)]
+            self._emit(WatchEvent("DELETED", resource, copy.deepcopy(cur)))
+            return copy.deepcopy(cur)
         if resource == "pods" and self.graceful_pods and not cur["metadata"].get("deletionTimestamp"):
             new = copy.deepcopy(cur)
             new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.now())
@@ -253,7 +261,7 @@ class FakeCluster:
                 raise err
         for chk in a.options.get("if_absent") or []:
             o = self.get(chk["resource"], chk["namespace"], chk["name"])
-            if o is not None and o["metadata"]["uid"] == chk["uid"]:
+            if o is not None and (chk.get("any_uid") or o["metadata"]["uid"] == chk["uid"]):
                 raise OwnerExists(f'{chk["resource"]} "{chk["name"]}"')
         if a.verb == "create":
             assert a.body is not None
@@ -267,7 +275,8 @@ class FakeCluster:
         if a.verb == "delete":
             return self.delete(a.resource, a.namespace, a.name,
                                a.options.get("propagation_policy"),
-                               a.options.get("preconditions_uid"))
+                               a.options.get("preconditions_uid"),
+                               a.options.get("grace_period_seconds"))
         raise AssertionError(a.verb)
 
     # -- a kubelet stand-in --
@@ -390,6 +399,46 @@ def make_deploy(name: str = "web", *, replicas: int = 3, ns: str = "default",
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md, "spec": spec}
 
 
+def make_node(name: str = "node-1", *, ready: str | None = "True", heartbeat: float = T0,
+              transition: float | None = None, zone: str | None = None, region: str | None = None,
+              taints: list[Obj] | None = None, labels: dict[str, str] | None = None,
+              created: float | None = None, unschedulable: bool = False) -> Obj:
+    """A Node as the kubelet posts it: the four conditions (Ready as given, no pressure),
+    heartbeats at `heartbeat`. ready=None: the kubelet never posted a status."""
+    lbls = {"kubernetes.io/hostname": name, **(labels or {})}
+    if zone is not None:
+        lbls["topology.kubernetes.io/zone"] = zone
+    if region is not None:
+        lbls["topology.kubernetes.io/region"] = region
+    md: Obj = {"name": name, "labels": lbls, "uid": f"node-uid-{name}",
+               "creationTimestamp": rfc3339(T0 if created is None else created)}
+    spec: Obj = {"podCIDR": "10.244.0.0/24"}
+    if taints:
+        spec["taints"] = [dict(t) for t in taints]
+    if unschedulable:
+        spec["unschedulable"] = True
+    status: Obj = {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}}
+    if ready is not None:
+        hb, tr = rfc3339(heartbeat), rfc3339(heartbeat if transition is None else transition)
+        status["conditions"] = [
+            {"type": t, "status": "False", "reason": f"KubeletHasNo{t}", "message": "ok",
+             "lastHeartbeatTime": hb, "lastTransitionTime": tr}
+            for t in ("MemoryPressure", "DiskPressure", "PIDPressure")] + [
+            {"type": "Ready", "status": ready,
+             "reason": "KubeletReady" if ready == "True" else "KubeletNotReady",
+             "message": "kubelet is posting ready status", "lastHeartbeatTime": hb,
+             "lastTransitionTime": tr}]
+    return {"apiVersion": "v1", "kind": "Node", "metadata": md, "spec": spec, "status": status}
+
+
+def make_lease(node: str = "node-1", *, renew: float = T0) -> Obj:
+    from actors.common.clock import rfc3339_micro
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": node, "namespace": "kube-node-lease"},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": 40,
+                     "renewTime": rfc3339_micro(renew)}}
+
+
 class Sim:
     """A FakeCluster with a Runner over the given controllers, on a fake clock."""
 
@@ -419,3 +468,75 @@ class Sim:
 
     def names(self, resource: str, ns: str = "default") -> list[str]:
         return sorted(o["metadata"]["name"] for o in self.objs(resource, ns))
+
+
+class KubeletSim:
+    """A node's kubelet as the node controllers see it (actors.kubelet's cadence): the Lease
+    renewed every `lease_every` s; every `update_every` s the status is computed and posted
+    when Ready differs from what the apiserver has, or `report_every` s after the last
+    post (heartbeats = the post time). `alive = False` stops both."""
+
+    def __init__(self, sim: "Sim", name: str, *, ready: str = "True", lease: bool = True,
+                 lease_every: float = 10.0, update_every: float = 10.0,
+                 report_every: float = 300.0, offset: float = 1.0) -> None:
+        self.sim, self.name, self.ready, self.lease = sim, name, ready, lease
+        self.lease_every, self.update_every, self.report_every = \
+            lease_every, update_every, report_every
+        now = sim.clock.now()
+        self.alive = True
+        self.next_lease = now + offset
+        self.next_update = now + offset
+        self.last_report = now
+        self.posts = 0
+
+    def tick(self) -> None:
+        if not self.alive:
+            return
+        c = self.sim.cluster
+        now = self.sim.clock.now()
+        if self.lease and now >= self.next_lease:
+            cur = c.get("leases", "kube-node-lease", self.name)
+            if cur is None:
+                c.create("leases", make_lease(self.name, renew=now))
+            else:
+                from actors.common.clock import rfc3339_micro
+                new = copy.deepcopy(cur)
+                new["spec"]["renewTime"] = rfc3339_micro(now)
+                c.update("leases", new)
+            self.next_lease = now + self.lease_every
+        if now >= self.next_update:
+            self.next_update = now + self.update_every
+            node = c.get("nodes", "", self.name)
+            if node is None:
+                return
+            ready = next((x for x in node["status"].get("conditions") or []
+                          if x["type"] == "Ready"), None)
+            changed = ready is None or ready["status"] != self.ready or any(
+                x["status"] == "Unknown" for x in node["status"].get("conditions") or [])
+            if changed or now - self.last_report >= self.report_every:
+                conds = make_node(self.name, ready=self.ready, heartbeat=now)["status"][
+                    "conditions"]
+                old = {x["type"]: x for x in node["status"].get("conditions") or []}
+                for x in conds:  # lastTransitionTime moves only with the status
+                    if x["type"] in old and old[x["type"]]["status"] == x["status"]:
+                        x["lastTransitionTime"] = old[x["type"]]["lastTransitionTime"]
+                body = copy.deepcopy(node)
+                body["status"]["conditions"] = conds
+                c.update("nodes", body, status=True)
+                self.last_report = now
+                self.posts += 1
+
+
+def run_for(sim: "Sim", kubelets: list[KubeletSim], until: float, step: float = 0.5,
+            each: Callable[[float], None] | None = None) -> None:
+    """Move the fake clock to `until` in `step`s: at each step the controllers' due keys
+    run first, then the kubelets act (and their writes are reconciled at once)."""
+    t = sim.clock.now()
+    while t < until - 1e-9:
+        t = min(t + step, until)
+        sim.settle(advance=True, until=t)
+        for k in kubelets:
+            k.tick()
+        if each is not None:
+            each(t)
+        sim.settle()

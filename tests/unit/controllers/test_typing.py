@@ -11,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 PURE = ["actors/controllers/util.py", "actors/controllers/loop.py",
         "actors/controllers/replicaset.py", "actors/controllers/deployment.py",
-        "actors/controllers/garbagecollector.py"]
+        "actors/controllers/garbagecollector.py", "actors/controllers/nodeutil.py",
+        "actors/controllers/nodelifecycle.py", "actors/controllers/tainteviction.py",
+        "actors/controllers/podgc.py"]
 
 
 def test_pure_cores_are_mypy_strict_clean() -> None:
