@@ -213,8 +213,9 @@ def test_controller_manager_actor_under_ray(ray_runtime: None) -> None:
             assert time.time() < deadline, "pods not created"
             time.sleep(0.1)
         st = rayutil.call(cm, "status")
-        assert st["synced"] and st["controllers"] == ["replicaset", "deployment",
-                                                      "garbagecollector"]
+        assert st["synced"] and st["controllers"] == [
+            "replicaset", "deployment", "garbagecollector", "nodelifecycle", "tainteviction",
+            "podgc"]
         rayutil.call(cm, "stop")
     finally:
         client.close()
