@@ -33,6 +33,19 @@ def _cmd_bench_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_failover(args: argparse.Namespace) -> int:
+    from actors.scenario.accuracy import bench_failover
+
+    try:
+        nodes = [int(x) for x in args.nodes.split(",") if x]
+        scales = [float(x) for x in args.time_scale.split(",") if x]
+    except ValueError:
+        print("error: --nodes and --time-scale take comma-separated numbers", file=sys.stderr)
+        return 1
+    bench_failover(nodes, scales, args.runs, out_dir=args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu", description="A Kubernetes cluster emulator "
                                 "whose components are Ray actors speaking gRPC.")
@@ -71,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--floor", action="store_true",
                     help="also run a do-nothing Python gRPC server: the floor of the stack")
     bs.set_defaults(func=_cmd_bench_store)
+    bf = bsub.add_parser("failover", help="node-failure timeline accuracy against the "
+                         "configured grace period and tolerationSeconds")
+    bf.add_argument("--nodes", default="3,20", help="node counts, comma-separated")
+    bf.add_argument("--time-scale", default="0.1,1", help="timeScales, comma-separated")
+    bf.add_argument("--runs", type=int, default=1)
+    bf.add_argument("--out", default="bench-out")
+    bf.set_defaults(func=_cmd_bench_failover)
     return p
 
 
