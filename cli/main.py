@@ -21,7 +21,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if args.story == "store":
         return demo.run_demo(members=args.members)
-    return demo.run_cluster_demo(time_scale=args.time_scale)
+    if args.story == "cluster":
+        return demo.run_cluster_demo(time_scale=args.time_scale or 0.2)
+    return demo.run_node_failure_demo(time_scale=args.time_scale or 0.1)
 
 
 def _cmd_bench_store(args: argparse.Namespace) -> int:
@@ -65,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     fault_cmds.register(sub)
 
-    d = sub.add_parser("demo", help="the failure stories: `cluster` (default) or `store`")
-    d.add_argument("story", nargs="?", choices=("cluster", "store"), default="cluster")
+    d = sub.add_parser("demo", help="the failure stories: node-failure (default), cluster, store")
+    d.add_argument("story", nargs="?", choices=("node-failure", "cluster", "store"),
+                   default="node-failure")
     d.add_argument("--members", type=int, default=3, choices=(3, 5))
-    d.add_argument("--time-scale", type=float, default=0.2)
+    d.add_argument("--time-scale", type=float, default=None,
+                   help="default: 0.1 for node-failure, 0.2 for cluster")
     d.set_defaults(func=_cmd_demo)
 
     b = sub.add_parser("bench", help="benchmarks (figures and a ratio against a peer)")
