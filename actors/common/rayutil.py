@@ -21,6 +21,35 @@ import ray  # noqa: E402
 DEFAULT_OBJECT_STORE = 100 * 1024 * 1024
 
 
+def _quiet_expected_worker_deaths() -> None:
+    """Ray's driver prints "A worker died or was killed ..." for every actor process that
+    dies. kubemu kills actor processes on purpose (fault injection, the demos, the
+    tests), so those lines go to the log at debug level instead of the user's terminal.
+    Any other raylet message is still printed. (Ray has no setting for this: the
+    driver's error listener calls worker.print_to_stdstream directly.)"""
+    import logging
+
+    try:
+        from ray._private import worker as _w
+    except ImportError:
+        return
+    orig = getattr(_w, "print_to_stdstream", None)
+    if orig is None or getattr(orig, "_kubemu_quiet", False):
+        return
+    log = logging.getLogger("kubemu.ray")
+
+    def quiet(data: Any, *args: Any, **kwargs: Any) -> Any:
+        lines = data.get("lines") or [] if isinstance(data, dict) else []
+        if isinstance(data, dict) and data.get("pid") == "raylet" and lines and all(
+                "A worker died or was killed" in str(line) for line in lines):
+            log.debug("raylet: %s", lines[0][:200])
+            return None
+        return orig(data, *args, **kwargs)
+
+    quiet._kubemu_quiet = True  # type: ignore[attr-defined]
+    _w.print_to_stdstream = quiet
+
+
 def is_initialized() -> bool:
     return bool(ray.is_initialized())
 
@@ -30,6 +59,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     """Join `address` ("auto" or host:port), or start a local Ray runtime when None."""
     if ray.is_initialized():
         return
+    _quiet_expected_worker_deaths()
     if address is None:
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 2,
                  namespace=namespace, include_dashboard=False,
