@@ -7,10 +7,11 @@ launch a whole cluster on it with `actors.cluster.launch(cfg, address=...)`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -46,3 +47,47 @@ def store(ray_runtime: None) -> Iterator["object"]:
     yield h
     h.stop(remove_data=True)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for(pred: "Callable[[], Any]", timeout: float, what: str, period: float = 0.1) -> Any:
+    """Poll `pred` until it returns something truthy (returned), or fail after `timeout`.
+
+    An exception from `pred` counts as "not yet" (the component asked may be restarting)
+    and is reported if the wait times out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+        except Exception as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(period)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+@contextlib.contextmanager
+def launched_cluster(ray_address: str, home: str, name: str, time_scale: float) -> Iterator[Any]:
+    """The repo's cluster.yaml, renamed and compressed, launched on the session runtime
+    with its state in `home` ($KUBEMU_HOME while it runs); torn down afterwards."""
+    from actors import cluster as cl
+    from actors.common.config import load
+
+    old = os.environ.get("KUBEMU_HOME")
+    os.environ["KUBEMU_HOME"] = home
+    cfg = load(os.path.join(os.path.dirname(__file__), "..", "..", "cluster.yaml"))
+    cfg.name = name
+    cfg.time_scale = time_scale
+    state = cl.launch(cfg, address=ray_address)
+    try:
+        yield state
+    finally:
+        cl.teardown(state)
+        cl.connect(ray_address, "kubemu-e2e")
+        if old is None:
+            os.environ.pop("KUBEMU_HOME", None)
+        else:
+            os.environ["KUBEMU_HOME"] = old

@@ -16,9 +16,11 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
+
+from tests.e2e.conftest import launched_cluster, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -28,25 +30,9 @@ NAME = "e2e-faults"
 
 @pytest.fixture(scope="module")
 def cluster(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from actors import cluster as cl
-    from actors.common.config import load
-
-    home = tmp_path_factory.mktemp("kubemu-home")
-    old = os.environ.get("KUBEMU_HOME")
-    os.environ["KUBEMU_HOME"] = str(home)
-    cfg = load(os.path.join(os.path.dirname(__file__), "..", "..", "cluster.yaml"))
-    cfg.name = NAME
-    cfg.time_scale = TIME_SCALE
-    state = cl.launch(cfg, address=ray_address)
-    try:
+    home = str(tmp_path_factory.mktemp("kubemu-home"))
+    with launched_cluster(ray_address, home, NAME, TIME_SCALE) as state:
         yield state
-    finally:
-        cl.teardown(state)
-        cl.connect(ray_address, "kubemu-e2e")
-        if old is None:
-            os.environ.pop("KUBEMU_HOME", None)
-        else:
-            os.environ["KUBEMU_HOME"] = old
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +52,6 @@ def api(cluster: Any) -> Iterator[Any]:
     yield c
     c.close()
 
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = pred()
-        except Exception as e:  # the apiserver may be restarting
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 def actor_pid(cluster: Any, actor: str, timeout: float = 10) -> int | None:

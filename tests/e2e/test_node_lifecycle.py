@@ -20,13 +20,14 @@ at-once eviction on node-3 with tolerationSeconds: 0.
 
 from __future__ import annotations
 
-import os
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from actors.common.clock import parse_time
+
+from tests.e2e.conftest import launched_cluster, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -37,25 +38,9 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 
 @pytest.fixture(scope="module")
 def cluster(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from actors import cluster as cl
-    from actors.common.config import load
-
-    home = tmp_path_factory.mktemp("kubemu-home")
-    old = os.environ.get("KUBEMU_HOME")
-    os.environ["KUBEMU_HOME"] = str(home)
-    cfg = load(os.path.join(os.path.dirname(__file__), "..", "..", "cluster.yaml"))
-    cfg.name = "e2e-nodelc"
-    cfg.time_scale = TIME_SCALE
-    state = cl.launch(cfg, address=ray_address)
-    try:
+    home = str(tmp_path_factory.mktemp("kubemu-home"))
+    with launched_cluster(ray_address, home, "e2e-nodelc", TIME_SCALE) as state:
         yield state
-    finally:
-        cl.teardown(state)
-        cl.connect(ray_address, "kubemu-e2e")
-        if old is None:
-            os.environ.pop("KUBEMU_HOME", None)
-        else:
-            os.environ["KUBEMU_HOME"] = old
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +51,6 @@ def api(cluster: Any) -> Iterator[Any]:
     yield c
     c.close()
 
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 def pod(name: str, node: str, tolerations: list[dict[str, Any]] | None = None,
