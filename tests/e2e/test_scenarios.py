@@ -9,7 +9,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -101,13 +100,10 @@ def test_small_scenario_end_to_end(ray_address: str, kubemu_home: Path, tmp_path
     path.write_text(yaml.safe_dump(small_scenario(kill=HAVE_FAULTS), sort_keys=False))
     report_path = tmp_path / "out" / "report.json"
     buf = io.StringIO()
-    t0 = time.monotonic()
     code, report = run_file(str(path), address=ray_address, report_path=str(report_path),
                             console=Console(file=buf, width=160, color_system=None))
-    took = time.monotonic() - t0
     text = buf.getvalue()
     assert code == 0, text
-    assert took < 60, f"took {took:.1f} s"
     assert report["passed"] and report["exitCode"] == 0
     assert report["cluster"]["name"] == "scenario-e2e-small" and report["cluster"]["launched"]
     assert all(x["ok"] for x in report["expectations"])
