@@ -3,7 +3,8 @@
     rayutil.start_actor(ControllerManagerActor, "controller-manager",
                         {"apiserver": "127.0.0.1:6443",
                          "controllers": ["replicaset", "deployment", "garbagecollector",
-                                         "nodelifecycle", "tainteviction", "podgc"],
+                                         "nodelifecycle", "tainteviction", "podgc",
+                                         "endpoints"],
                          "seed": 1, "time_scale": 0.1})
 
 `ControllerManager` is the asyncio shell around the pure `loop.Runner`: one shared
@@ -18,7 +19,8 @@ own loop thread started from ``__init__`` (a Ray restart re-runs ``__init__``, t
 informers relist and reconciling resumes, level-based).
 
 Config: ``apiserver`` (host:port, required), ``controllers`` (names, default all:
-replicaset, deployment, garbagecollector, nodelifecycle, tainteviction, podgc),
+replicaset, deployment, garbagecollector, nodelifecycle, tainteviction, podgc,
+endpoints),
 ``seed`` (pod-name randomness; default random), ``workers``, ``burstReplicas``,
 ``gcResources`` (resources the garbage collector watches), and for the node
 controllers, in upstream seconds (each controller multiplies them by ``time_scale``):
@@ -51,11 +53,11 @@ from .loop import Action, EventSpec, Execution, OwnerExists, Runner, WatchEvent,
 log = logging.getLogger("kubemu.controller-manager")
 
 DEFAULT_CONTROLLERS = ("replicaset", "deployment", "garbagecollector", "nodelifecycle",
-                       "tainteviction", "podgc")
+                       "tainteviction", "podgc", "endpoints")
 COMPONENTS = {"replicaset": "replicaset-controller", "deployment": "deployment-controller",
               "garbagecollector": "garbage-collector-controller",
               "nodelifecycle": "node-controller", "tainteviction": "taint-eviction-controller",
-              "podgc": "pod-garbage-collector"}
+              "podgc": "pod-garbage-collector", "endpoints": "endpoint-controller"}
 
 
 class InformerView:

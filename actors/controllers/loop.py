@@ -160,7 +160,7 @@ REGISTRY: dict[str, ControllerFactory] = {}
 def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
     """Decorator: make a controller constructible by name (kube-controller-manager's
     --controllers names: replicaset, deployment, garbagecollector, nodelifecycle,
-    tainteviction, podgc)."""
+    tainteviction, podgc, endpoints)."""
     def deco(factory: ControllerFactory) -> ControllerFactory:
         REGISTRY[name] = factory
         return factory
@@ -169,8 +169,9 @@ def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
 
 def build_controllers(names: Iterable[str], config: dict[str, Any] | None = None) -> list[Controller]:
     # importing the modules registers them
-    from actors.controllers import (deployment, garbagecollector, nodelifecycle,  # noqa: F401
-                                    podgc, replicaset, tainteviction)
+    from actors.controllers import (deployment, endpoints,  # noqa: F401
+                                    garbagecollector, nodelifecycle, podgc, replicaset,
+                                    tainteviction)
     out = []
     for n in names:
         if n not in REGISTRY:

@@ -236,3 +236,39 @@ def test_kubemu_cli_everyday_workflow(api: Any, cluster: Any) -> None:
     assert p.returncode == 0, p.stderr
     assert 'deployment.apps "cli-web" deleted' in p.stdout
     assert 'configmap "cli-config" deleted' in p.stdout
+
+
+def test_service_gets_endpoints_and_every_kube_proxy_routes_to_ready_pods(api: Any,
+                                                                           cluster: Any) -> None:
+    from actors.common import rayutil
+
+    api.create("deployments", deployment("svc-web", 2, **{}), namespace="default")
+    api.create("services", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "svc-web", "namespace": "default"},
+        "spec": {"selector": {"app": "svc-web"}, "ports": [{"port": 80, "targetPort": 8080}]}},
+        namespace="default")
+    pods = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(running_pods(api, "svc-web")),
+                    60, "2 Running pods")
+    want = sorted(f"{p['status']['podIP']}:8080" for p in pods)
+
+    def endpoints() -> Any:
+        ep = api.get("endpoints", "svc-web", namespace="default")
+        addrs = [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+        return ep if len(addrs) == 2 else None
+
+    ep = wait_for(endpoints, 30, "Endpoints with 2 ready addresses")
+    assert ep["subsets"][0]["ports"][0]["port"] == 8080
+    svc = api.get("services", "svc-web", namespace="default")
+    cluster_ip = svc["spec"]["clusterIP"]
+    for node in cluster.nodes:
+        proxy = rayutil.get_actor(f"kube-proxy-{node}", cluster.namespace)
+
+        def routed(proxy: Any = proxy) -> Any:
+            rules = rayutil.call(proxy, "rules", "default/svc-web", timeout=10)
+            return rules if rules and sorted(rules[0]["backends"]) == want else None
+
+        rules = wait_for(routed, 30, f"kube-proxy on {node} to route svc-web")
+        assert rules[0]["ip"] == cluster_ip and rules[0]["port"] == 80
+    api.delete("services", "svc-web", namespace="default")
+    api.delete("deployments", "svc-web", namespace="default")
