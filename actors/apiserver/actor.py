@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from actors.common import grpcutil
+from actors.common.faultinject import FaultHooks
 from actors.common.clock import Clock, RealClock
 from actors.common.loopthread import LoopThread
 from protos.apipb import api_pb2_grpc
@@ -122,7 +123,7 @@ class ApiServer:
                 "caches": self.caches.stats() if getattr(self, "caches", None) else {}}
 
 
-class ApiServerActor:
+class ApiServerActor(FaultHooks):
     """Ray-facing shell: `rayutil.start_actor(ApiServerActor, "apiserver", config)`.
 
     `__init__` starts the server in its own loop thread, so a Ray restart after a crash
@@ -136,40 +137,12 @@ class ApiServerActor:
         faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._config = dict(config)
         self._lt = LoopThread("apiserver")
-        last: Exception | None = None
-        for _ in range(50):  # the old process's port may take a moment to free up
-            self._server = ApiServer(self._config)
-            try:
-                self._lt.run(self._server.start(), timeout=120)
-                last = None
-                break
-            except OSError as e:
-                last = e
-                try:
-                    self._lt.run(self._server.stop(), timeout=10)
-                except Exception:
-                    pass
-                time.sleep(0.1)
-        if last is not None:
-            raise last
+        self._server = self._lt.start_bound(
+            lambda: ApiServer(self._config), lambda srv: srv.start(),
+            cleanup=lambda srv: srv.stop(), timeout=120)
 
     def address(self) -> str:
         return self._server.address
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
-                  drop_rate: float = 0.0) -> dict[str, Any]:
-        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
-        from actors.common import faultinject
-
-        return faultinject.set_fault(partitioned, delay, drop_rate)
-
-    def fault_state(self) -> dict[str, Any]:
-        from actors.common import faultinject
-
-        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._async(self._server.status), timeout=10)  # type: ignore[no-any-return]

@@ -264,3 +264,23 @@ def set_fault(partitioned: bool = False, delay: float = 0.0,
               drop_rate: float = 0.0) -> dict[str, Any]:
     """What the actor shells' `set_fault` does: replace this process's fault."""
     return STATE.set(partitioned, delay, drop_rate)
+
+
+class FaultHooks:
+    """What every actor shell that talks to the apiserver exposes to `kubemu fault`:
+    its pid (for SIGKILL) and this process's fault switch. Mixed into the apiserver,
+    scheduler, controller-manager, kubelet and kube-proxy actors (etcd members have
+    their own: partition only)."""
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
+                  drop_rate: float = 0.0) -> dict[str, Any]:
+        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
+        return set_fault(partitioned, delay, drop_rate)
+
+    def fault_state(self) -> dict[str, Any]:
+        return STATE.snapshot()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Coroutine, TypeVar
+import time
+from typing import Any, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
 
@@ -29,6 +30,30 @@ class LoopThread:
         """Run `coro` on the loop and wait for its result from another thread."""
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return fut.result(timeout)
+
+    def start_bound(self, make: Callable[[], T],
+                    start: Callable[[T], Coroutine[Any, Any, Any]], *,
+                    cleanup: Callable[[T], Coroutine[Any, Any, Any]] | None = None,
+                    timeout: float = 30.0, attempts: int = 50) -> T:
+        """Build a server with `make()` and run `start(it)` on the loop; while that fails
+        with OSError (the port a restarted actor reuses is still held by its dead
+        predecessor for a moment), clean up, wait 0.1 s and try again with a fresh one."""
+        last: OSError | None = None
+        for _ in range(attempts):
+            obj = make()
+            try:
+                self.run(start(obj), timeout)
+                return obj
+            except OSError as e:
+                last = e
+                if cleanup is not None:
+                    try:
+                        self.run(cleanup(obj), 10)
+                    except Exception:
+                        pass
+                time.sleep(0.1)
+        assert last is not None
+        raise last
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> "asyncio.Future[T]":
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))

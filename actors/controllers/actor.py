@@ -44,6 +44,7 @@ from typing import Any
 
 from actors.api.errors import APIError
 from actors.common.clock import Clock, RealClock, rfc3339
+from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 
@@ -311,7 +312,7 @@ class ControllerManager:
                 pass
 
 
-class ControllerManagerActor:
+class ControllerManagerActor(FaultHooks):
     """Ray-facing shell: ``rayutil.start_actor(ControllerManagerActor, name, config)``."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -322,21 +323,6 @@ class ControllerManagerActor:
         faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._cm = ControllerManager(config)
         self._lt.run(self._cm.start(), timeout=60)
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
-                  drop_rate: float = 0.0) -> dict[str, Any]:
-        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
-        from actors.common import faultinject
-
-        return faultinject.set_fault(partitioned, delay, drop_rate)
-
-    def fault_state(self) -> dict[str, Any]:
-        from actors.common import faultinject
-
-        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._cm.status(), timeout=30)

@@ -55,7 +55,7 @@ from .apply import (Applier, EtcdError, check_delete_request, check_put_request,
                     check_range_request, check_txn_request, is_txn_readonly)
 from .lease import LeaseError
 from .raft import RawNode
-from .rafttypes import Config, Message, MsgType, Ready, Role, Snapshot
+from .rafttypes import Config, Message, MsgType, Ready, Role
 from .wal import Storage
 
 log = logging.getLogger("kubemu.etcd")
@@ -970,19 +970,7 @@ class EtcdMemberActor:
         logging.basicConfig(level=logging.INFO)
         self._cfg = MemberConfig.from_dict(cfg)
         self._lt = LoopThread(f"etcd-{self._cfg.me.name}")
-        self._member = Member(self._cfg)
-        last: Exception | None = None
-        for _ in range(50):  # the old process's ports may take a moment to free up
-            try:
-                self._lt.run(self._member.start(), timeout=30)
-                last = None
-                break
-            except OSError as e:
-                last = e
-                time.sleep(0.1)
-                self._member = Member(self._cfg)
-        if last is not None:
-            raise last
+        self._member = self._lt.start_bound(lambda: Member(self._cfg), lambda m: m.start())
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._async(self._member.status))

@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import os
 import random
 import time
 from typing import Any
 
 from actors.api.errors import APIError
 from actors.common.clock import Clock, RealClock, rfc3339
+from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 
@@ -393,7 +393,7 @@ class Kubelet:
             log.debug("kubelet %s: event %s: %s", self.cfg.node_name, ev.reason, e)
 
 
-class KubeletActor:
+class KubeletActor(FaultHooks):
     """Ray-facing: `rayutil.start_actor(KubeletActor, "kubelet-node-1", config)`."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -408,21 +408,6 @@ class KubeletActor:
         self._lt = LoopThread(f"kubelet-{self.cfg.node_name}")
         self._kubelet = Kubelet(self.cfg, APIClient(self.cfg.apiserver))
         self._lt.run(self._kubelet.start(), timeout=30)
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
-                  drop_rate: float = 0.0) -> dict[str, Any]:
-        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
-        from actors.common import faultinject
-
-        return faultinject.set_fault(partitioned, delay, drop_rate)
-
-    def fault_state(self) -> dict[str, Any]:
-        from actors.common import faultinject
-
-        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         st = self._lt.run(self._async(self._kubelet.status), timeout=10)

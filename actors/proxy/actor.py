@@ -14,13 +14,13 @@ from `__init__`, so a Ray restart brings it back on the same port.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
 import grpc
 
 from actors.common import grpcutil
+from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 from protos.proxypb import proxy_pb2, proxy_pb2_grpc
@@ -131,7 +131,7 @@ class KubeProxy(proxy_pb2_grpc.ProxyServicer):
             node_name=self.node_name, generation=self.generation, synced=self.synced)
 
 
-class KubeProxyActor:
+class KubeProxyActor(FaultHooks):
     """Ray-facing: `rayutil.start_actor(KubeProxyActor, "kube-proxy-node-1", config)`."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -144,33 +144,9 @@ class KubeProxyActor:
         self.node_name = str(config.get("node_name") or config.get("nodeName") or "")
         self._lt = LoopThread(f"kube-proxy-{self.node_name}")
         port = int(config.get("port") or 0)
-        last: Exception | None = None
-        for _ in range(50):  # a restarted actor's old port may take a moment to free up
-            self._proxy = KubeProxy(self.node_name, APIClient(str(config["apiserver"])), port)
-            try:
-                self._lt.run(self._proxy.start(), timeout=30)
-                last = None
-                break
-            except OSError as e:
-                last = e
-                time.sleep(0.1)
-        if last is not None:
-            raise last
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
-                  drop_rate: float = 0.0) -> dict[str, Any]:
-        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
-        from actors.common import faultinject
-
-        return faultinject.set_fault(partitioned, delay, drop_rate)
-
-    def fault_state(self) -> dict[str, Any]:
-        from actors.common import faultinject
-
-        return faultinject.STATE.snapshot()
+        self._proxy = self._lt.start_bound(
+            lambda: KubeProxy(self.node_name, APIClient(str(config["apiserver"])), port),
+            lambda proxy: proxy.start())
 
     def address(self) -> str:
         return self._proxy.address

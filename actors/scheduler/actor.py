@@ -38,6 +38,7 @@ from typing import Any
 from actors.api.errors import APIError
 from actors.apiserver.client import APIClient
 from actors.common.clock import Clock, RealClock
+from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 
@@ -216,7 +217,7 @@ class SchedulerServer:
                 "in_flight": len(self._tasks), **self.core.status()}
 
 
-class SchedulerActor:
+class SchedulerActor(FaultHooks):
     """Ray-facing shell: `rayutil.start_actor(SchedulerActor, "scheduler", config)`.
 
     `__init__` starts the informers and the loop in the actor's own loop thread, so a
@@ -232,21 +233,6 @@ class SchedulerActor:
         faultinject.install()  # before any client: every channel obeys `kubemu fault`
         self._server = SchedulerServer(dict(config))
         self._lt.run(self._server.start(), timeout=60)
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    def set_fault(self, partitioned: bool = False, delay: float = 0.0,
-                  drop_rate: float = 0.0) -> dict[str, Any]:
-        """`kubemu fault`: what the network does to this process's outgoing RPCs."""
-        from actors.common import faultinject
-
-        return faultinject.set_fault(partitioned, delay, drop_rate)
-
-    def fault_state(self) -> dict[str, Any]:
-        from actors.common import faultinject
-
-        return faultinject.STATE.snapshot()
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._server_status(), timeout=10)
