@@ -18,20 +18,12 @@ import pytest
 
 from actors.etcd.client import EtcdClientError, SyncEtcdClient, UncertainWriteError
 
+from tests.e2e.conftest import wait_for  # noqa: E402
+
 pytestmark = pytest.mark.e2e
 
 ELECTION_TIMEOUT_S = 1.0  # default tick 100 ms x election_tick 10
 TICK_S = 0.1
-
-
-def _wait(pred: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _converged(store: Any) -> bool:
@@ -60,11 +52,10 @@ def test_kill_leader_during_writes(store: Any) -> None:
 
     th = threading.Thread(target=writer, daemon=True)
     th.start()
-    _wait(lambda: len(acked) > 50, 30, "writes to flow")
+    wait_for(lambda: len(acked) > 50, 30, "writes to flow")
     old = store.leader()
     t_kill_wall = time.time()
     pid = store.kill(old)
-    t_kill = time.monotonic()
 
     def new_leader() -> int | None:
         for mid, st in store.statuses(0.5).items():
@@ -72,13 +63,13 @@ def test_kill_leader_during_writes(store: Any) -> None:
                 return mid
         return None
 
-    new = _wait(new_leader, 10, "a new leader")
+    new = wait_for(new_leader, 10, "a new leader")
     # measured by the winner's own clock at its election (not by our polling); the
     # randomized timeout runs from its last heartbeat, up to one tick before the kill
     elapsed = store.status(new)["leader_since"] - t_kill_wall
     assert 0 < elapsed <= 2 * ELECTION_TIMEOUT_S + TICK_S, f"new leader after {elapsed:.2f} s"
     n_at_kill = len(acked)
-    _wait(lambda: len(acked) > n_at_kill + 50, 20, "writes to resume under the new leader")
+    wait_for(lambda: len(acked) > n_at_kill + 50, 20, "writes to resume under the new leader")
     stop.set()
     th.join(30)
 
@@ -95,8 +86,8 @@ def test_kill_leader_during_writes(store: Any) -> None:
         me, lead = st.get(old), st.get(new)
         return bool(me and lead and me["pid"] != pid and me["applied"] >= lead["applied"])
 
-    _wait(restarted_and_caught_up, 60, f"etcd-{old} to restart from its WAL and catch up")
-    _wait(lambda: _converged(store), 20, "all members to converge")
+    wait_for(restarted_and_caught_up, 60, f"etcd-{old} to restart from its WAL and catch up")
+    wait_for(lambda: _converged(store), 20, "all members to converge")
 
 
 def test_minority_partition_cannot_commit_then_converges(store: Any) -> None:
@@ -121,7 +112,7 @@ def test_minority_partition_cannot_commit_then_converges(store: Any) -> None:
         lonely.close()
     finally:
         store.heal()
-    _wait(lambda: _converged(store), 30, "members to converge after healing")
+    wait_for(lambda: _converged(store), 30, "members to converge after healing")
     c = SyncEtcdClient([victim_ep])
     try:
         keys = [kv.key for kv in c.get("/part/", prefix=True).kvs]
@@ -198,7 +189,7 @@ def test_watch_resumes_on_another_member_without_gaps(store: Any) -> None:
     assert keys == [f"/wr/{i:03d}".encode() for i in range(60)], "gap or duplicate in watch"
     revs = [r for r, _ in seen]
     assert revs == sorted(revs) and len(set(revs)) == 60
-    _wait(lambda: _converged(store), 60, "the killed member to come back")
+    wait_for(lambda: _converged(store), 60, "the killed member to come back")
 
 
 def test_lease_expiry_deletes_attached_keys(store: Any) -> None:
@@ -209,7 +200,7 @@ def test_lease_expiry_deletes_attached_keys(store: Any) -> None:
         c.put("/lease-exp/b", "2", lease=lease)
         assert c.get("/lease-exp/", prefix=True).count == 2
         assert c.lease_keepalive_once(lease) == 2
-        _wait(lambda: c.get("/lease-exp/", prefix=True).count == 0, 15,
+        wait_for(lambda: c.get("/lease-exp/", prefix=True).count == 0, 15,
               "the leader to revoke the expired lease")
         assert c.lease_ttl(lease).TTL == -1
     finally:

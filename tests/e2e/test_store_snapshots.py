@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from typing import Any, Iterator
 
 import pytest
 
 from actors.etcd.client import SyncEtcdClient
+
+from tests.e2e.conftest import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +27,6 @@ def small_store(ray_runtime: None) -> Iterator[Any]:
     yield h
     h.stop(remove_data=True)
     shutil.rmtree(root, ignore_errors=True)
-
-
-def _wait(pred: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_lagging_member_catches_up_by_snapshot_then_recovers_from_it(small_store: Any) -> None:
@@ -57,7 +48,7 @@ def test_lagging_member_catches_up_by_snapshot_then_recovers_from_it(small_store
         return s[lagger]["applied"] >= s[leader]["applied"] and \
             s[lagger]["hash"] == s[leader]["hash"]
 
-    _wait(caught_up, 30, "the lagging member to install a snapshot and catch up")
+    wait_for(caught_up, 30, "the lagging member to install a snapshot and catch up")
     # it could not catch up from the log: the leader compacted past its position
     assert h.statuses()[lagger]["stats"]["snapshots_installed"] >= 1
     assert h.statuses()[leader]["stats"]["snapshots_taken"] >= 5
@@ -66,9 +57,9 @@ def test_lagging_member_catches_up_by_snapshot_then_recovers_from_it(small_store
     c = SyncEtcdClient(majority)
     c.put("/snap/after-kill", "x")
     c.close()
-    _wait(lambda: (h.statuses().get(lagger) or {}).get("pid") not in (None, old_pid), 60,
+    wait_for(lambda: (h.statuses().get(lagger) or {}).get("pid") not in (None, old_pid), 60,
           "Ray to restart the killed member")
-    _wait(caught_up, 30, "the restarted member to recover from snapshot + WAL and catch up")
+    wait_for(caught_up, 30, "the restarted member to recover from snapshot + WAL and catch up")
     only = SyncEtcdClient([h.configs[lagger - 1].me.client_addr])
     try:
         r = only.get("/snap/", prefix=True, serializable=True)
