@@ -49,6 +49,16 @@ def store(ray_runtime: None) -> Iterator["object"]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def api(cluster: Any) -> Iterator[Any]:
+    """A client of the module's `cluster` (a module that launches one defines `cluster`)."""
+    from actors.apiserver.client import SyncAPIClient
+
+    c = SyncAPIClient(cluster.apiserver)
+    yield c
+    c.close()
+
+
 def wait_for(pred: "Callable[[], Any]", timeout: float, what: str, period: float = 0.1) -> Any:
     """Poll `pred` until it returns something truthy (returned), or fail after `timeout`.
 

@@ -29,15 +29,6 @@ def cluster(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield state
 
 
-@pytest.fixture(scope="module")
-def api(cluster: Any) -> Iterator[Any]:
-    from actors.apiserver.client import SyncAPIClient
-
-    c = SyncAPIClient(cluster.apiserver)
-    yield c
-    c.close()
-
-
 
 def deployment(name: str, replicas: int, **spec_extra: Any) -> dict[str, Any]:
     pod_spec: dict[str, Any] = {"containers": [{"name": "web", "image": "nginx:1.25",

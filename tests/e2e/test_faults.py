@@ -44,15 +44,6 @@ def faults(cluster: Any) -> Iterator[Any]:
     f.close()
 
 
-@pytest.fixture(scope="module")
-def api(cluster: Any) -> Iterator[Any]:
-    from actors.apiserver.client import SyncAPIClient
-
-    c = SyncAPIClient(cluster.apiserver)
-    yield c
-    c.close()
-
-
 
 def actor_pid(cluster: Any, actor: str, timeout: float = 10) -> int | None:
     from actors.common import rayutil

@@ -43,15 +43,6 @@ def cluster(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield state
 
 
-@pytest.fixture(scope="module")
-def api(cluster: Any) -> Iterator[Any]:
-    from actors.apiserver.client import SyncAPIClient
-
-    c = SyncAPIClient(cluster.apiserver)
-    yield c
-    c.close()
-
-
 
 def pod(name: str, node: str, tolerations: list[dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None) -> dict[str, Any]:
