@@ -25,6 +25,7 @@ import grpc
 from actors.api import errors
 from actors.api.errors import APIError
 from actors.common import grpcutil
+from actors.common.loopthread import BlockingFacade, LoopThread
 from protos.apipb import api_pb2, api_pb2_grpc
 
 from .apierrors import from_details
@@ -190,27 +191,16 @@ class APIClient:
             call.cancel()
 
 
-class SyncAPIClient:
+class SyncAPIClient(BlockingFacade):
     """Blocking facade over APIClient (its own loop thread), for the CLI and tests."""
 
     def __init__(self, address: str, *, timeout: float = 30.0) -> None:
-        from actors.common.loopthread import LoopThread
-
         self._lt = LoopThread("api-client")
         self._c = APIClient(address, timeout=timeout)
 
     @property
     def address(self) -> str:
         return self._c.address
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._c, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kw: Any) -> Any:
-            return self._lt.run(attr(*args, **kw))
-        return call
 
     def watch(self, resource: str, namespace: str | None = None, resource_version: str = "",
               label_selector: str = "", field_selector: str = "", allow_bookmarks: bool = False,
@@ -238,9 +228,3 @@ class SyncAPIClient:
                 self._lt.run(agen.aclose(), timeout=5)  # type: ignore[attr-defined]
             except Exception:
                 pass
-
-    def close(self) -> None:
-        try:
-            self._lt.run(self._c.close(), timeout=5)
-        finally:
-            self._lt.stop()

@@ -62,3 +62,27 @@ class LoopThread:
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+
+
+class BlockingFacade:
+    """Blocking access to an async client living on its own LoopThread (for the CLI,
+    demos and tests): every coroutine method of `_c` becomes a blocking call; other
+    attributes pass through. Subclasses set `_lt` and `_c`."""
+
+    _lt: LoopThread
+    _c: Any
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._c, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kw: Any) -> Any:
+            return self._lt.run(attr(*args, **kw))
+        return call
+
+    def close(self) -> None:
+        try:
+            self._lt.run(self._c.close(), timeout=5)
+        finally:
+            self._lt.stop()

@@ -31,6 +31,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 import grpc
 
 from actors.common import grpcutil
+from actors.common.loopthread import BlockingFacade, LoopThread
 from protos.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from protos.mvccpb import kv_pb2
 
@@ -318,28 +319,13 @@ class EtcdClient:
                 call.cancel()
 
 
-class SyncEtcdClient:
+class SyncEtcdClient(BlockingFacade):
     """Blocking facade over EtcdClient (its own loop thread) for the CLI and tests."""
 
     def __init__(self, endpoints: Sequence[str], *, timeout: float = 10.0) -> None:
-        from actors.common.loopthread import LoopThread
-
         self._lt = LoopThread("etcd-client")
         self._c: EtcdClient = self._lt.run(self._make(list(endpoints), timeout))
 
     @staticmethod
     async def _make(endpoints: list[str], timeout: float) -> EtcdClient:
         return EtcdClient(endpoints, timeout=timeout)
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._c, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kw: Any) -> Any:
-            return self._lt.run(attr(*args, **kw))
-        return call
-
-    def close(self) -> None:
-        self._lt.run(self._c.close())
-        self._lt.stop()
