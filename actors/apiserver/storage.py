@@ -26,7 +26,7 @@ import asyncio
 import bisect
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, NamedTuple, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, NamedTuple, Sequence
 
 PUT = "PUT"
 DELETE = "DELETE"
@@ -433,6 +433,102 @@ class _EtcdWatch(KVWatch):
                 self._call = None
 
 
+class TxnBatcher:
+    """Group commit: guarded writes that arrive while a Txn is in flight are sent
+    together, as the nested Txns of one outer Txn (one raft entry, one fsync), when it
+    returns.
+
+    A write arriving while nothing is in flight goes out alone and at once, so an idle
+    store sees exactly the single-key Txns it saw before; under load (thousands of
+    lease renewals and pod status writes a second) the store applies up to
+    `max_ops` (100) writes (and 1 MiB) per entry. Each nested Txn keeps its own compare, success and
+    failure ops, so its outcome is the same as if it had been sent alone; writes in one
+    batch share a revision, as etcd gives the writes of one Txn. Two writes to the same
+    key never share a batch (etcd refuses duplicate keys in one Txn): the later one
+    waits for the next. A failed batch fails each of its writes with the same error,
+    and each caller handles it as it would have handled its own (an uncertain write is
+    read back per key).
+    """
+
+    def __init__(self, send: Callable[[Any], Awaitable[Any]], max_ops: int = 100,
+                 max_bytes: int = 1 << 20) -> None:
+        self._send = send
+        # etcd's --max-txn-ops (128) bounds the outer Txn's op count plus each nested
+        # Txn's op count (1 here): at most 127 writes per batch
+        self.max_ops = max_ops
+        self.max_bytes = max_bytes  # under etcd's 1.5 MiB request limit
+        self._pending: list[tuple[str, Any, asyncio.Future[Any]]] = []
+        self._inflight = False
+        self.stats = {"batches": 0, "txns": 0}
+
+    async def submit(self, key: str, req: Any) -> Any:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((key, req, fut))
+        if not self._inflight:
+            self._inflight = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await fut
+
+    def _take(self) -> list[tuple[str, Any, asyncio.Future[Any]]]:
+        batch: list[tuple[str, Any, asyncio.Future[Any]]] = []
+        keys: set[str] = set()
+        rest: list[tuple[str, Any, asyncio.Future[Any]]] = []
+        size = 0
+        for item in self._pending:
+            if item[2].done():
+                continue
+            n = item[1].ByteSize()
+            if len(batch) < self.max_ops and item[0] not in keys and \
+                    (not batch or size + n <= self.max_bytes):
+                keys.add(item[0])
+                batch.append(item)
+                size += n
+            else:
+                rest.append(item)
+        self._pending = rest
+        return batch
+
+    async def _drain(self) -> None:
+        from protos.etcdserverpb import rpc_pb2
+
+        try:
+            while self._pending:
+                batch = self._take()
+                if not batch:
+                    continue
+                self.stats["batches"] += 1
+                self.stats["txns"] += len(batch)
+                try:
+                    if len(batch) == 1:
+                        results = [await self._send(batch[0][1])]
+                    else:
+                        outer = rpc_pb2.TxnRequest(success=[
+                            rpc_pb2.RequestOp(request_txn=req) for _, req, _ in batch])
+                        r = await self._send(outer)
+                        results = []
+                        for resp in r.responses:
+                            inner = resp.response_txn
+                            inner.header.revision = r.header.revision
+                            results.append(inner)
+                except BaseException as e:  # noqa: B902 - every waiter gets the failure
+                    for _, _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(e)
+                    if isinstance(e, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, _, fut), res in zip(batch, results):
+                    if not fut.done():
+                        fut.set_result(res)
+        finally:
+            self._inflight = False
+            for _, _, fut in self._pending:  # only on cancellation
+                if not fut.done():
+                    fut.set_exception(KVError("store client closed"))
+            if self._pending:
+                self._pending = []
+
+
 class EtcdKV(KV):
     """The KV over an etcd v3 cluster (the kubemu store): Txn-based optimistic concurrency."""
 
@@ -444,6 +540,7 @@ class EtcdKV(KV):
         self.timeout = timeout
         self._watch_channels: list[Any] = []
         self._watch_cur = 0
+        self._batcher = TxnBatcher(self.client.txn)
 
     def _watch_channel(self) -> Any:
         from actors.common import grpcutil
@@ -514,7 +611,7 @@ class EtcdKV(KV):
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                r = await self.client.txn(req)
+                r = await self._batcher.submit(key, req)
             except UncertainWriteError:
                 cur = await self.get(key)
                 if expect_value is None:  # a delete: gone means it (or another) landed
