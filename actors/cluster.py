@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from actors.common import grpcutil
-from actors.common.config import ClusterConfig
+from actors.common.config import ClusterConfig, NodePoolSpec, NodeSpec
 
 KUBELET_VERSION = "v1.30.0-kubemu"
 
@@ -63,9 +63,13 @@ class ClusterState:
     actors: dict[str, str] = field(default_factory=dict)  # actor name -> role
     nodes: list[str] = field(default_factory=list)
     proxies: dict[str, str] = field(default_factory=dict)  # node -> kube-proxy address
+    pools: dict[str, list[str]] = field(default_factory=dict)  # pool actor -> its nodes
     config_file: str = ""
     time_scale: float = 1.0
     started_at: float = 0.0
+
+    def all_pool_nodes(self) -> list[str]:
+        return [n for names in self.pools.values() for n in names]
 
     def save(self) -> None:
         d = state_dir(self.name)
@@ -165,12 +169,22 @@ def connect(address: str, namespace: str, timeout: float = 60.0) -> None:
 
 
 def node_network(i: int) -> tuple[str, str]:
-    """(podCIDR, node IP) of the i-th node (0-based): 10.244.<i>.0/24 and 10.0.0.<i+2>."""
-    return f"10.244.{i}.0/24", str(ipaddress.ip_address("10.0.0.2") + i)
+    """(podCIDR, node IP) of the i-th node (0-based): 10.244.<i>.0/24 for the first 256
+    (the usual 10.244.0.0/16 cluster CIDR), then /24s of 100.64.0.0/10 (room for 16384
+    more hollow nodes); node IPs count up from 10.0.0.2."""
+    if i < 256:
+        cidr = f"10.244.{i}.0/24"
+    else:
+        j = i - 256
+        cidr = f"100.{64 + j // 256}.{j % 256}.0/24"
+    return cidr, str(ipaddress.ip_address("10.0.0.2") + i)
 
 
-def kubelet_config(cfg: ClusterConfig, i: int, apiserver: str) -> dict[str, Any]:
-    n = cfg.nodes[i]
+def kubelet_config(cfg: ClusterConfig, i: int, apiserver: str,
+                   node: NodeSpec | None = None) -> dict[str, Any]:
+    """The kubelet config of the i-th node (global index: per-node actors first, then
+    the pools' nodes); `node` when it is not cfg.nodes[i] (a pool's node)."""
+    n = node if node is not None else cfg.nodes[i]
     cidr, ip = node_network(i)
     return {
         "apiserver": apiserver,
@@ -198,7 +212,8 @@ def kubelet_config(cfg: ClusterConfig, i: int, apiserver: str) -> dict[str, Any]
 # kill's --restart-after) starts it again from the spec saved here at launch —
 # `$KUBEMU_HOME/<name>/agents/<actor>.json`: its class, role and config (same ports).
 AGENT_CLASSES = {"kubelet": "actors.kubelet.actor:KubeletActor",
-                 "kube-proxy": "actors.proxy.actor:KubeProxyActor"}
+                 "kube-proxy": "actors.proxy.actor:KubeProxyActor",
+                 "node-pool": "actors.kubelet.pool:NodePoolActor"}
 
 
 def agent_spec_path(sdir: Path, actor: str) -> Path:
@@ -305,9 +320,43 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
         state.nodes.append(n.name)
     state.save()
 
+    launch_pools(cfg, state, sd, progress)
     progress("waiting for every node to be Ready")
-    wait_nodes_ready(state.apiserver, state.nodes, ready_timeout)
+    last = [-1]
+
+    def ready_progress(ready: int, total: int) -> None:
+        if ready != last[0] and total > 10:
+            last[0] = ready
+            progress(f"{ready}/{total} nodes Ready")
+
+    wait_nodes_ready(state.apiserver, state.nodes + state.all_pool_nodes(), ready_timeout,
+                     ready_progress)
     return state
+
+
+def pool_actor_config(cfg: ClusterConfig, pool: NodePoolSpec, indexes: range, first: int,
+                      apiserver: str, actor: str) -> dict[str, Any]:
+    """A pool actor's config: one kubelet config per node it hosts. `first` is the
+    global index of the pool's node 0 (for pod CIDRs and node IPs)."""
+    return {"apiserver": apiserver, "name": actor,
+            "nodes": [kubelet_config(cfg, first + i, apiserver, pool.node(i)) for i in indexes]}
+
+
+def launch_pools(cfg: ClusterConfig, state: ClusterState, sd: Path,
+                 progress: Callable[[str], None] = lambda s: None) -> None:
+    """Start the hollow node pools' actors (non-restarting, like the node agents)."""
+    first = len(cfg.nodes)
+    for pool in cfg.node_pools:
+        actors = pool.actors()
+        progress(f"node pool {pool.name}: {pool.count} hollow nodes in {len(actors)} "
+                 f"actor{'s' if len(actors) != 1 else ''}")
+        for actor, idx in actors:
+            start_agent(sd, state.namespace, actor, "node-pool",
+                        pool_actor_config(cfg, pool, idx, first, state.apiserver, actor))
+            state.actors[actor] = "node-pool"
+            state.pools[actor] = [f"{pool.name}-{i}" for i in idx]
+        first += pool.count
+        state.save()
 
 
 def node_ready(node: dict[str, Any]) -> bool:
@@ -317,10 +366,12 @@ def node_ready(node: dict[str, Any]) -> bool:
     return False
 
 
-def wait_nodes_ready(apiserver: str, names: list[str], timeout: float) -> None:
+def wait_nodes_ready(apiserver: str, names: list[str], timeout: float,
+                     progress: Callable[[int, int], None] = lambda ready, total: None) -> None:
     from actors.apiserver.client import SyncAPIClient
 
     c = SyncAPIClient(apiserver)
+    want = set(names)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -329,12 +380,15 @@ def wait_nodes_ready(apiserver: str, names: list[str], timeout: float) -> None:
             except Exception:
                 items = []
             ready = {n["metadata"]["name"] for n in items if node_ready(n)}
-            if all(n in ready for n in names):
+            progress(len(want & ready), len(want))
+            if want <= ready:
                 return
             if time.monotonic() > deadline:
-                missing = sorted(set(names) - ready)
-                raise TimeoutError(f"nodes not Ready after {timeout:.0f} s: {', '.join(missing)}")
-            time.sleep(0.2)
+                missing = sorted(want - ready)
+                more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+                raise TimeoutError(f"nodes not Ready after {timeout:.0f} s: "
+                                   f"{', '.join(missing[:20])}{more}")
+            time.sleep(0.2 if len(want) < 100 else 1.0)
     finally:
         c.close()
 

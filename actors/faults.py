@@ -8,7 +8,8 @@
     f.log()
 
 Targets (`targets()`): every node name (= both of its agents), `kubelet-<node>`,
-`kube-proxy-<node>`, `apiserver`, `scheduler`, `controller-manager`, `etcd-1`..`etcd-N`
+`kube-proxy-<node>`, `pool-<pool>-<k>` (a hollow node pool actor: all its nodes at
+once, a rack), `apiserver`, `scheduler`, `controller-manager`, `etcd-1`..`etcd-N`
 and the alias `etcd-leader` (the member the others follow at the time of the call).
 
 Mechanics:
@@ -71,7 +72,7 @@ from actors.cluster import ClusterState
 FAULT_SCHEDULER = "fault-scheduler"
 EVENT_SOURCE = "kubemu-fault"
 CONTROL_PLANE = ("apiserver", "scheduler", "controller-manager")
-AGENT_ROLES = ("kubelet", "kube-proxy")
+AGENT_ROLES = ("kubelet", "kube-proxy", "node-pool")
 
 
 @dataclass
@@ -175,6 +176,8 @@ class Faults:
             if role == "etcd" and actor.startswith(etcd_prefix):
                 mid = int(actor[len(etcd_prefix):])
                 out[f"etcd-{mid}"] = Component(f"etcd-{mid}", actor, "etcd", etcd_id=mid)
+            elif role == "node-pool":  # a pool actor stands for all its hollow nodes
+                out[actor] = Component(actor, actor, role, node=actor)
             elif role in AGENT_ROLES:
                 node = actor[len(role) + 1:]
                 out[actor] = Component(actor, actor, role, node=node)
@@ -192,8 +195,15 @@ class Faults:
         return dict(sorted(out.items()))
 
     def _unknown(self, target: str) -> ValueError:
+        pools = getattr(self.state, "pools", None) or {}
+        for actor, names in pools.items():
+            if target in names:
+                return ValueError(f'"{target}" is a hollow node of the node pool actor '
+                                  f'"{actor}": faults target the whole pool actor')
+        names = list(self.targets())
+        more = f" and {len(names) - 40} more" if len(names) > 40 else ""
         return ValueError(f'unknown target "{target}"; valid targets: '
-                          + ", ".join(self.targets()))
+                          + ", ".join(names[:40]) + more)
 
     def _node_components(self, node: str) -> list[Component]:
         return [c for c in self._components.values() if c.node == node]
@@ -370,6 +380,8 @@ class Faults:
         return self._api
 
     def _involved(self, t: Target) -> dict[str, Any]:
+        if t.role == "node-pool":
+            return {"kind": "ComponentStatus", "name": t.name, "apiVersion": "v1"}
         if t.node is not None and t.role == "node":
             return {"kind": "Node", "name": t.node, "uid": t.node, "apiVersion": "v1"}
         if t.node is not None:  # one agent of a node: still about the node

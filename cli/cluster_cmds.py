@@ -149,6 +149,9 @@ def _status_tables(state: Any) -> Any:
     nt = Table(title="nodes")
     for c in ("NAME", "STATUS"):
         nt.add_column(c)
+    in_pool = {n: actor for actor, names in (getattr(state, "pools", None) or {}).items()
+               for n in names}
+    pools: dict[str, dict[str, int]] = {}
     for n in data["nodes"]:
         if "error" in n:
             nt.add_row("?", f"[red]{n['error']}[/]")
@@ -156,7 +159,20 @@ def _status_tables(state: Any) -> Any:
         s = "Ready" if n["ready"] else "NotReady"
         if n["unschedulable"]:
             s += ",SchedulingDisabled"
+        actor = in_pool.get(n["name"])
+        if actor is not None:  # hollow nodes: one row per pool actor
+            counts = pools.setdefault(actor, {})
+            counts[s] = counts.get(s, 0) + 1
+            continue
         nt.add_row(n["name"], s)
+    for actor, names in sorted((getattr(state, "pools", None) or {}).items()):
+        counts = pools.get(actor, {})
+        seen = sum(counts.values())
+        parts = [f"{v} {k}" for k, v in sorted(counts.items())]
+        if seen < len(names):
+            parts.append(f"{len(names) - seen} not registered")
+        nt.add_row(f"{actor} ({len(names)} hollow nodes: {names[0]}..{names[-1]})",
+                   ", ".join(parts))
     return Group(t, nt)
 
 

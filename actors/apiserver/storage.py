@@ -369,8 +369,12 @@ class _EtcdWatch(KVWatch):
 
         next_rev = self.start
         failures = 0
+        # each watch walks the members on its own: N watches breaking together must not
+        # rotate one shared index N times (with N a multiple of the member count, they
+        # would all land on the dead member again)
+        member = self.kv._watch_cur
         while not self.closed:
-            channel = self.kv._watch_channel()
+            channel = self.kv._watch_channel(member)
             stub = rpc_pb2_grpc.WatchStub(channel)
             requests: asyncio.Queue[Any] = asyncio.Queue()
             requests.put_nowait(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
@@ -421,7 +425,8 @@ class _EtcdWatch(KVWatch):
                 if self.closed:
                     return
                 failures += 1
-                self.kv._rotate_watch()
+                member += 1
+                self.kv._watch_cur = member  # new watches start past the broken member
                 await asyncio.sleep(min(0.05 * failures, 1.0))
             except asyncio.CancelledError:
                 if self.closed:
@@ -542,15 +547,12 @@ class EtcdKV(KV):
         self._watch_cur = 0
         self._batcher = TxnBatcher(self.client.txn)
 
-    def _watch_channel(self) -> Any:
+    def _watch_channel(self, member: int) -> Any:
         from actors.common import grpcutil
 
         if not self._watch_channels:
             self._watch_channels = [grpcutil.aio_channel(e) for e in self.endpoints]
-        return self._watch_channels[self._watch_cur % len(self._watch_channels)]
-
-    def _rotate_watch(self) -> None:
-        self._watch_cur += 1
+        return self._watch_channels[member % len(self._watch_channels)]
 
     async def close(self) -> None:
         for ch in self._watch_channels:

@@ -450,6 +450,20 @@ class WatchCaches:
         for c in list(self.caches.values()):
             await c.stop()
 
+    def lookup(self, key: str) -> tuple[JSON, int] | None:
+        """The cached object stored at etcd key `key` and its mod revision (None when
+        not cached). The object is the cache's own: callers copy before changing it."""
+        parts = key.split("/", 3)  # "", "registry", plural, rest
+        c = self.caches.get(parts[2]) if len(parts) > 3 else None
+        obj = c.objects.get(key) if c is not None else None
+        if obj is None:
+            return None
+        try:
+            rv = int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+        except ValueError:
+            return None
+        return obj, rv
+
     def stats(self) -> dict[str, Any]:
         return {p: {"rv": c.rv, "objects": len(c.objects), "window": len(c.events),
                     "watchers": c.watcher_count, "relists": c.relists}

@@ -72,6 +72,38 @@ class NodeSpec:
     taints: list[dict[str, str]] = field(default_factory=list)
 
 
+DEFAULT_NODES_PER_ACTOR = 1000
+
+
+@dataclass
+class NodePoolSpec:
+    """`count` hollow nodes named `<name>-<i>`, `nodes_per_actor` per pool actor;
+    `zones` are assigned round robin as topology.kubernetes.io/zone labels."""
+    name: str
+    count: int
+    nodes_per_actor: int = DEFAULT_NODES_PER_ACTOR
+    capacity: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, str]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
+
+    def node_names(self) -> list[str]:
+        return [f"{self.name}-{i}" for i in range(self.count)]
+
+    def node(self, i: int) -> NodeSpec:
+        labels = dict(self.labels)
+        if self.zones:
+            labels["topology.kubernetes.io/zone"] = self.zones[i % len(self.zones)]
+        labels["kubemu.io/node-pool"] = self.name
+        return NodeSpec(name=f"{self.name}-{i}", capacity=dict(self.capacity), labels=labels,
+                        taints=[dict(t) for t in self.taints])
+
+    def actors(self) -> list[tuple[str, range]]:
+        """(actor name, node indexes) per pool actor: pool-<name>-<k>."""
+        return [(f"pool-{self.name}-{k}", range(lo, min(lo + self.nodes_per_actor, self.count)))
+                for k, lo in enumerate(range(0, self.count, self.nodes_per_actor))]
+
+
 @dataclass
 class ImageSpec:
     size_bytes: int
@@ -86,6 +118,8 @@ class ClusterConfig:
     etcd_snapshot_count: int = 10_000
     apiserver_replicas: int = 1
     nodes: list[NodeSpec] = field(default_factory=list)
+    node_pools: list[NodePoolSpec] = field(default_factory=list)
+    scheduler: dict[str, Any] = field(default_factory=dict)
     images: dict[str, ImageSpec] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMINGS))
     source: str = "cluster.yaml"
@@ -113,7 +147,8 @@ def parse(doc: Any, source: str = "cluster.yaml") -> ClusterConfig:
 
     if not isinstance(doc, dict):
         raise ConfigError(source, [f"<root>: Invalid value: {_q(doc)}: must be a mapping"])
-    known = {"name", "timeScale", "etcd", "apiserver", "nodes", "registry", "timings"}
+    known = {"name", "timeScale", "etcd", "apiserver", "nodes", "nodePools", "registry",
+             "timings", "scheduler"}
     for k in doc:
         if k not in known:
             errs.append(f"{k}: Unsupported value: {_q(k)}: supported values: "
@@ -150,26 +185,8 @@ def parse(doc: Any, source: str = "cluster.yaml") -> ClusterConfig:
     if reps != 1:
         errs.append(f"apiserver.replicas: Unsupported value: {_q(reps)}: supported values: 1")
 
-    nodes = doc.get("nodes")
-    if not isinstance(nodes, list) or not nodes:
-        errs.append("nodes: Required value: at least one node")
-        nodes = []
-    seen: set[str] = set()
-    for i, n in enumerate(nodes):
-        p = f"nodes[{i}]"
-        if not isinstance(n, dict):
-            bad(p, n, "must be a mapping")
-            continue
-        nname = n.get("name")
-        if not isinstance(nname, str) or not DNS1123_SUBDOMAIN.match(nname):
-            if nname is None:
-                errs.append(f"{p}.name: Required value")
-            else:
-                bad(f"{p}.name", nname, "must be a DNS-1123 subdomain")
-            continue
-        if nname in seen:
-            errs.append(f"{p}.name: Duplicate value: {_q(nname)}")
-        seen.add(nname)
+    def node_fields(p: str, n: dict[str, Any]) -> tuple[dict[str, str], dict[str, str],
+                                                        list[dict[str, str]]]:
         cap = n.get("capacity") or {}
         if not isinstance(cap, dict):
             bad(f"{p}.capacity", cap, "must be a mapping")
@@ -208,9 +225,77 @@ def parse(doc: Any, source: str = "cluster.yaml") -> ClusterConfig:
             if t.get("value") is not None:
                 clean["value"] = str(t["value"])
             clean_taints.append(clean)
-        cfg.nodes.append(NodeSpec(name=nname, capacity=capacity,
-                                  labels={str(k): str(v) for k, v in labels.items()},
-                                  taints=clean_taints))
+        return capacity, {str(k): str(v) for k, v in labels.items()}, clean_taints
+
+    nodes = doc.get("nodes")
+    pools = doc.get("nodePools")
+    if nodes is None and pools:
+        nodes = []
+    if not isinstance(nodes, list) or (not nodes and not pools):
+        errs.append("nodes: Required value: at least one node (or a nodePool)")
+        nodes = []
+    seen: set[str] = set()
+    for i, n in enumerate(nodes):
+        p = f"nodes[{i}]"
+        if not isinstance(n, dict):
+            bad(p, n, "must be a mapping")
+            continue
+        nname = n.get("name")
+        if not isinstance(nname, str) or not DNS1123_SUBDOMAIN.match(nname):
+            if nname is None:
+                errs.append(f"{p}.name: Required value")
+            else:
+                bad(f"{p}.name", nname, "must be a DNS-1123 subdomain")
+            continue
+        if nname in seen:
+            errs.append(f"{p}.name: Duplicate value: {_q(nname)}")
+        seen.add(nname)
+        capacity, labels, taints = node_fields(p, n)
+        cfg.nodes.append(NodeSpec(name=nname, capacity=capacity, labels=labels, taints=taints))
+
+    for i, pl in enumerate(pools if isinstance(pools, list) else []):
+        p = f"nodePools[{i}]"
+        if not isinstance(pl, dict):
+            bad(p, pl, "must be a mapping")
+            continue
+        pname = pl.get("name")
+        if not isinstance(pname, str) or not DNS1123_LABEL.match(pname) or len(pname) > 40:
+            if pname is None:
+                errs.append(f"{p}.name: Required value")
+            else:
+                bad(f"{p}.name", pname, "must be a DNS-1123 label of at most 40 characters")
+            continue
+        count = pl.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 20000:
+            if count is None:
+                errs.append(f"{p}.count: Required value")
+            else:
+                bad(f"{p}.count", count, "must be an integer between 1 and 20000")
+            continue
+        per = pl.get("nodesPerActor", DEFAULT_NODES_PER_ACTOR)
+        if isinstance(per, bool) or not isinstance(per, int) or per < 1:
+            bad(f"{p}.nodesPerActor", per, "must be an integer of at least 1")
+            per = DEFAULT_NODES_PER_ACTOR
+        zones = pl.get("zones") or []
+        if not isinstance(zones, list) or not all(isinstance(z, str) and z for z in zones):
+            bad(f"{p}.zones", zones, "must be a list of zone names")
+            zones = []
+        capacity, labels, taints = node_fields(p, pl)
+        spec = NodePoolSpec(name=pname, count=count, nodes_per_actor=per, capacity=capacity,
+                            labels=labels, taints=taints, zones=[str(z) for z in zones])
+        for nname in spec.node_names():
+            if nname in seen:
+                errs.append(f"{p}.name: Duplicate value: {_q(pname)}: node {nname} already exists")
+                break
+            seen.add(nname)
+        cfg.node_pools.append(spec)
+
+    sched = doc.get("scheduler")
+    if sched is not None:
+        if not isinstance(sched, dict):
+            bad("scheduler", sched, "must be a mapping (a KubeSchedulerConfiguration)")
+        else:
+            cfg.scheduler = sched
 
     reg = (doc.get("registry") or {}).get("images") if isinstance(doc.get("registry"), dict) \
         else None

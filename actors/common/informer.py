@@ -18,6 +18,10 @@ On a relist the replacement is reported as differences: on_add for new objects,
 on_update(old, new) for objects whose resourceVersion changed, on_delete(last known
 state) for objects that are gone (client-go's DeletedFinalStateUnknown, unwrapped).
 
+`keep(obj) -> bool` filters on the client side what no server-side selector can
+express (a node pool keeps the pods of its own nodes): objects it rejects are neither
+cached nor reported, and an object that stops matching is reported deleted.
+
 Handlers are plain synchronous callables; an exception in one is logged and does not
 stop the informer. The client is anything with APIClient's `list` and `watch`
 (tests use a fake).
@@ -64,8 +68,10 @@ class Informer:
                  on_delete: DeleteFn | None = None, backoff_initial: float = 0.1,
                  backoff_max: float = 5.0, page_size: int = LIST_PAGE,
                  sleep: Callable[[float], Awaitable[Any]] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 keep: Callable[[JSON], bool] | None = None) -> None:
         self.client = client
+        self.keep = keep
         self.resource = resource
         self.namespace = namespace
         self.label_selector = label_selector
@@ -186,7 +192,8 @@ class Informer:
         self._replace(items, str((page.get("metadata") or {}).get("resourceVersion") or ""))
 
     def _replace(self, items: "builtins.list[JSON]", rv: str) -> None:
-        new = {object_key(o): o for o in items}
+        keep = self.keep
+        new = {object_key(o): o for o in items if keep is None or keep(o)}
         old_cache = self.cache
         self.cache = dict(new)
         self.resource_version = rv
@@ -229,7 +236,11 @@ class Informer:
                 continue
             self.stats["events"] += 1
             key = object_key(obj)
-            if typ in ("ADDED", "MODIFIED"):
+            if self.keep is not None and typ != "DELETED" and not self.keep(obj):
+                gone = self.cache.pop(key, None)  # left the filter: as if deleted
+                if gone is not None:
+                    self._fire_delete(obj)
+            elif typ in ("ADDED", "MODIFIED"):
                 old = self.cache.get(key)
                 self.cache[key] = obj
                 if old is None:
@@ -237,8 +248,8 @@ class Informer:
                 else:
                     self._fire_update(old, obj)
             elif typ == "DELETED":
-                self.cache.pop(key, None)
-                self._fire_delete(obj)
+                if self.cache.pop(key, None) is not None or self.keep is None:
+                    self._fire_delete(obj)
             if rv:
                 self.resource_version = rv
         return False

@@ -56,8 +56,14 @@ class Kubelet:
     """One node's kubelet. Construct, then `await start()` inside a running loop."""
 
     def __init__(self, cfg: NodeConfig, client: Any, clock: Clock | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, *, pods: Informer | None = None,
+                 nodes: Informer | None = None) -> None:
+        """`pods` / `nodes`: informers shared by a node pool (see pool.py). With `pods`
+        the owner routes this node's pod events to `_on_add/_on_update/_on_delete`;
+        with `nodes` the node status loop reads the Node from it instead of a GET."""
         self.cfg = cfg
+        self._shared_pods = pods
+        self._shared_nodes = nodes
         self.client = client
         self.clock = clock or RealClock()
         self.rng = rng or random.Random()
@@ -71,7 +77,7 @@ class Kubelet:
         self.lease: Obj | None = None
         self.registered = False
         self.last_lease_renew: float | None = None
-        self.informer: Informer | None = None
+        self.informer: Informer | None = pods
         self._kick: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._writers: dict[str, asyncio.Task[None]] = {}
@@ -89,7 +95,7 @@ class Kubelet:
 
     async def stop(self) -> None:
         self._stopped = True
-        if self.informer is not None:
+        if self.informer is not None and self._shared_pods is None:
             self.informer.stop()
         for t in self._tasks + list(self._writers.values()) + list(self._event_tasks):
             t.cancel()
@@ -124,11 +130,12 @@ class Kubelet:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._lease_loop()))
         self._tasks.append(loop.create_task(self._node_status_loop()))
-        self.informer = Informer(self.client, "pods",
-                                 field_selector=f"spec.nodeName={self.cfg.node_name}",
-                                 on_add=self._on_add, on_update=self._on_update,
-                                 on_delete=self._on_delete)
-        self.informer.start()
+        if self._shared_pods is None:
+            self.informer = Informer(self.client, "pods",
+                                     field_selector=f"spec.nodeName={self.cfg.node_name}",
+                                     on_add=self._on_add, on_update=self._on_update,
+                                     on_delete=self._on_delete)
+            self.informer.start()
         await self._pod_loop()
 
     def status(self) -> Obj:
@@ -174,9 +181,15 @@ class Kubelet:
                 delay = min(delay * 2, self.cfg.scaled(7.0) or 0.1)
 
     async def _post_node_status(self, force: bool = False) -> None:
-        """kubelet's tryUpdateNodeStatus: get the Node, post a status when it is due."""
+        """kubelet's tryUpdateNodeStatus: get the Node, post a status when it is due.
+
+        In a pool the Node comes from the shared node informer (upstream reads it from
+        the apiserver's cache too); the GET is only needed when it has none."""
+        cached = self._shared_nodes.get(None, self.cfg.node_name) \
+            if self._shared_nodes is not None and not force else None
         try:
-            self.node = await self.client.get("nodes", self.cfg.node_name)
+            self.node = cached if cached is not None else \
+                await self.client.get("nodes", self.cfg.node_name)
         except APIError as e:
             if e.code != 404:
                 raise
