@@ -10,8 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 PURE = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "actors" / "kubelet").rglob("*.py")
-              if p.name != "actor.py") + ["actors/proxy/rules.py"]
-SHELLS = ["actors/kubelet/actor.py", "actors/proxy/actor.py"]
+              if p.name not in ("actor.py", "pool.py")) + ["actors/proxy/rules.py"]
+SHELLS = ["actors/kubelet/actor.py", "actors/kubelet/pool.py", "actors/proxy/actor.py"]
 
 
 def test_pure_cores_import_no_io_frameworks() -> None:
