@@ -557,7 +557,31 @@ def describe_object(ctx: Ctx, info: Any, obj: Obj, show_events: bool = True) -> 
     events = _events_about(ctx, info, obj) if show_events and info.plural != "events" else None
     if info.plural in ("namespaces", "secrets"):
         events = None
+    if info.plural == "pods":
+        return _describe_pod_with_decision(info, obj, events, _related(ctx, info, obj))
     return printers.describe(info, obj, events, CLOCK(), related=_related(ctx, info, obj))
+
+
+def _describe_pod_with_decision(info: Any, pod: Obj, events: list[Obj] | None, related: Any) -> str:
+    """kubemu's addition to `describe pod`: the scheduler's decision record
+    (annotation kubemu.io/scheduling-decision) as a "Scheduling Decision:" section
+    before Events, instead of its raw JSON among the annotations."""
+    from actors.scheduler import decision
+
+    annotations = dict((pod.get("metadata") or {}).get("annotations") or {})
+    rec = decision.parse(annotations.pop(decision.ANNOTATION, None))
+    if rec is None:
+        return printers.describe(info, pod, events, CLOCK(), related=related)
+    pod = dict(pod, metadata=dict(pod.get("metadata") or {}, annotations=annotations))
+    text = printers.describe(info, pod, events, CLOCK(), related=related)
+    w = printers.PrefixWriter()
+    for line in decision.describe_lines(rec):
+        w.write(0, line + "\n")
+    section = w.getvalue()
+    at = text.find("\nEvents:")
+    if at < 0:
+        return text.rstrip("\n") + "\n" + section
+    return text[:at + 1] + section + text[at + 1:]
 
 
 def cmd_describe(args: argparse.Namespace, ctx: Ctx) -> int:

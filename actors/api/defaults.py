@@ -18,7 +18,8 @@ What it covers:
   Pods only (``SetDefaults_Pod`` and admission plugins that always run upstream):
   ``enableServiceLinks: true``, requests defaulted from limits, host-network container ports
   copied to ``hostPort``, ``priority`` (0, or the built-in system-* classes) and
-  ``preemptionPolicy: PreemptLowerPriority`` (Priority admission).  The not-ready /
+  ``preemptionPolicy: PreemptLowerPriority`` when still unset (the apiserver's Priority
+  admission, which runs first on create, resolves ``priorityClassName`` for real).  The not-ready /
   unreachable NoExecute tolerations (DefaultTolerationSeconds admission) are added by the
   apiserver's admission (actors/apiserver/admission.py) on create only, with the value
   from cluster.yaml, as upstream does.  Not emulated: the ServiceAccount admission
@@ -43,7 +44,7 @@ What it covers:
 * Secret: ``type: Opaque``; ``stringData`` is merged into ``data`` (base64) and dropped, as
   the v1 -> internal conversion does.
 * Node: ``status.allocatable`` = ``status.capacity`` when unset.  Endpoints: port
-  ``protocol: TCP``.
+  ``protocol: TCP``.  PriorityClass: ``preemptionPolicy: PreemptLowerPriority``.
 """
 
 from __future__ import annotations
@@ -367,6 +368,12 @@ def default_node(node: dict[str, Any]) -> None:
         status["allocatable"] = dict(status["capacity"])
 
 
+def default_priority_class(pc: dict[str, Any]) -> None:
+    """``SetDefaults_PriorityClass``."""
+    if pc.get("preemptionPolicy") is None:
+        pc["preemptionPolicy"] = "PreemptLowerPriority"
+
+
 _DEFAULTERS = {
     "Pod": default_pod,
     "ReplicaSet": default_replicaset,
@@ -376,6 +383,7 @@ _DEFAULTERS = {
     "Namespace": default_namespace,
     "Secret": default_secret,
     "Node": default_node,
+    "PriorityClass": default_priority_class,
 }
 
 

@@ -414,6 +414,8 @@ COLUMNS: dict[str, list[Column]] = {
                ("Message", "string", 0), ("First Seen", "string", 1), ("Count", "string", 1),
                ("Name", "string", 1)],
     "leases": [_NAME, ("Holder", "string", 0), _AGE],
+    "priorityclasses": [_NAME, ("Value", "integer", 0), ("Global-Default", "boolean", 0), _AGE,
+                        ("PreemptionPolicy", "string", 0)],
 }
 _GENERIC: list[Column] = [_NAME, _AGE]
 
@@ -765,7 +767,17 @@ def row_cells(info: Any, obj: Obj, now: float, *, wide: bool = True) -> list[Any
         return [_name(obj), _g(obj, "status", "phase", default=""), created]
     if p == "leases":
         return [_name(obj), _g(obj, "spec", "holderIdentity", default=""), created]
+    if p == "priorityclasses":
+        return [_name(obj), int(obj.get("value") or 0), bool(obj.get("globalDefault")), created,
+                str(obj.get("preemptionPolicy") or "")]
     return [_name(obj), created]
+
+
+def _cell_text(v: Any) -> str:
+    """A cell as kubectl prints it (Go's %v: booleans are true/false)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def kind_prefix(info: Any) -> str:
@@ -793,7 +805,7 @@ def table(info: Any, objs: Iterable[Obj], *, wide: bool = False, show_labels: bo
         cells = row_cells(info, o, now, wide=wide)
         if with_kind and name_i is not None:
             cells[name_i] = f"{kind_prefix(info)}/{cells[name_i]}"
-        row = [str(cells[i]) for i in keep]
+        row = [_cell_text(cells[i]) for i in keep]
         if namespace_column:
             row.insert(0, str(_meta(o).get("namespace", "")))
         if show_labels:

@@ -6,7 +6,8 @@ key prefix ``/registry/<plural>/...``), singular, short names, whether it is nam
 whether it has a ``status`` subresource.
 
 Served: core/v1 namespaces, nodes, pods, events, configmaps, secrets, services, endpoints;
-apps/v1 replicasets, deployments; coordination.k8s.io/v1 leases.  Events are the core/v1
+apps/v1 replicasets, deployments; coordination.k8s.io/v1 leases; scheduling.k8s.io/v1
+priorityclasses.  Events are the core/v1
 ``Event`` (not events.k8s.io).
 
 ``lookup`` resolves what a kubectl user types: kind, plural, singular or short name,
@@ -67,6 +68,8 @@ _ALL: tuple[ResourceInfo, ...] = (
     ResourceInfo("", "v1", "Secret", "secrets", "secret", (), True, False),
     ResourceInfo("", "v1", "Service", "services", "service", ("svc",), True, True),
     ResourceInfo("", "v1", "Endpoints", "endpoints", "endpoints", ("ep",), True, False),
+    ResourceInfo("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", ("pc",),
+                 False, False),
 )
 
 RESOURCES: dict[str, ResourceInfo] = {r.plural: r for r in _ALL}

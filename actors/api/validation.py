@@ -921,6 +921,8 @@ def validate_pod_spec(spec: Any, path: str, for_pod: bool = True) -> Errs:
     if s.get("ephemeralContainers") and not for_pod:
         errs.append(FieldError.forbidden(_p(path, "ephemeralContainers"),
                                          "ephemeral containers not allowed in pod template"))
+    if s.get("preemptionPolicy") is not None:
+        errs += validate_preemption_policy(s.get("preemptionPolicy"), _p(path, "preemptionPolicy"))
     return errs
 
 
@@ -1803,6 +1805,76 @@ def _validate_event_update(ev: dict[str, Any], old: dict[str, Any]) -> Errs:
 
 
 # ---------------------------------------------------------------------------------------------
+# PriorityClasses (pkg/apis/scheduling/validation)
+# ---------------------------------------------------------------------------------------------
+
+HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000
+SYSTEM_PRIORITY_CLASS_PREFIX = "system-"
+PREEMPTION_POLICIES = ["PreemptLowerPriority", "Never"]
+
+
+def validate_preemption_policy(policy: Any, path: str) -> Errs:
+    """``ValidatePreemptionPolicy`` (for a set field)."""
+    p = _s(policy)
+    if p in PREEMPTION_POLICIES:
+        return []
+    if not p:
+        return [FieldError.required(path, "")]
+    return [FieldError.not_supported(path, p, PREEMPTION_POLICIES)]
+
+
+def _known_system_priority_class(name: str, value: Any, global_default: bool) -> str:
+    """``IsKnownSystemPriorityClass``: "" when it is one, else the reason it is not."""
+    from actors.api.defaults import SYSTEM_PRIORITY_CLASSES
+
+    if name not in SYSTEM_PRIORITY_CLASSES:
+        return f"{name} is not a known system priority class"
+    if value != SYSTEM_PRIORITY_CLASSES[name]:
+        return f"value of {name} PriorityClass must be {SYSTEM_PRIORITY_CLASSES[name]}"
+    if global_default:
+        return f"globalDefault of {name} PriorityClass must be false"
+    return ""
+
+
+def _priority_class_value(pc: dict[str, Any]) -> tuple[int, Errs]:
+    v = pc.get("value", 0)
+    n = _i(v) if v is not None else 0
+    if n is None or not -MAX_INT32 - 1 <= n <= MAX_INT32:
+        return 0, [FieldError.invalid("value", v, "must be a 32-bit integer")]
+    return n, []
+
+
+def _validate_priority_class(pc: dict[str, Any]) -> Errs:
+    meta = _d(pc.get("metadata"))
+    errs = validate_object_meta(meta, False, name_is_dns_subdomain)
+    value, verrs = _priority_class_value(pc)
+    errs += verrs
+    name = _s(meta.get("name"))
+    if name.startswith(SYSTEM_PRIORITY_CLASS_PREFIX):
+        why = _known_system_priority_class(name, value, bool(pc.get("globalDefault")))
+        if why:
+            errs.append(FieldError.forbidden("metadata.name", f"priority class names with "
+                                             f"'{SYSTEM_PRIORITY_CLASS_PREFIX}' prefix are reserved for "
+                                             f"system use only. error: {why}"))
+    elif value > HIGHEST_USER_DEFINABLE_PRIORITY:
+        errs.append(FieldError.forbidden("value", "maximum allowed value of a user defined priority is "
+                                         f"{HIGHEST_USER_DEFINABLE_PRIORITY}"))
+    if pc.get("preemptionPolicy") is not None:
+        errs += validate_preemption_policy(pc.get("preemptionPolicy"), "preemptionPolicy")
+    return errs
+
+
+def _validate_priority_class_update(pc: dict[str, Any], old: dict[str, Any]) -> Errs:
+    errs = validate_object_meta_update(pc.get("metadata"), old.get("metadata"))
+    if _priority_class_value(pc)[0] != _priority_class_value(old)[0]:
+        errs.append(FieldError.forbidden("value", "may not be changed in an update."))
+    new_pp, old_pp = pc.get("preemptionPolicy"), old.get("preemptionPolicy")
+    if new_pp != old_pp:
+        errs.append(FieldError.invalid("preemptionPolicy", "null" if new_pp is None else new_pp, IMMUTABLE))
+    return errs
+
+
+# ---------------------------------------------------------------------------------------------
 # dispatch
 # ---------------------------------------------------------------------------------------------
 
@@ -1827,6 +1899,7 @@ _VALIDATORS: dict[str, tuple[Create, Update, Update]] = {
     "Node": (_validate_node, _validate_node_update, _validate_node_update),
     "Lease": (_validate_lease, _validate_lease_update, _meta_update_only),
     "Event": (_validate_event, _validate_event_update, _meta_update_only),
+    "PriorityClass": (_validate_priority_class, _validate_priority_class_update, _meta_update_only),
 }
 
 

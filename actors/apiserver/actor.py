@@ -3,7 +3,8 @@
 `ApiServer(config)` wires the KV (etcd, or memory for tests), the registry, the watch
 caches and the gRPC service on 127.0.0.1:`port`. On start it waits for the store,
 creates the system namespaces (default, kube-system, kube-public, kube-node-lease)
-and starts one watch cache per served resource.
+and priority classes (system-node-critical, system-cluster-critical) and starts one
+watch cache per served resource.
 
 Config keys:
 
@@ -84,6 +85,7 @@ class ApiServer:
         from actors.api.resources import RESOURCES
 
         await self.caches.start(list(RESOURCES.values()))
+        self.registry.cache_lookup = self.caches.lookup
         self.service = ApiService(self.registry, self.caches)
         self.server = grpcutil.aio_server()
         api_pb2_grpc.add_APIServicer_to_server(self.service, self.server)
@@ -93,13 +95,16 @@ class ApiServer:
         return self.address
 
     async def _bootstrap(self, timeout: float) -> None:
-        """The system namespaces; the store may still be electing a leader."""
+        """The system namespaces and priority classes; the store may still be electing a leader."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 created = await self.registry.ensure_system_namespaces()
                 if created:
                     log.info("created namespaces %s", ", ".join(created))
+                created = await self.registry.ensure_system_priority_classes()
+                if created:
+                    log.info("created priority classes %s", ", ".join(created))
                 return
             except Exception as e:
                 if time.monotonic() > deadline:
@@ -120,6 +125,11 @@ class ApiServer:
                 "uptime": time.time() - self.started_at,
                 "etcd_endpoints": list(self.config["etcd_endpoints"]),
                 "requests": dict(self.service.stats) if hasattr(self, "service") else {},
+                "requests_by_resource": dict(self.service.by_resource)
+                if hasattr(self, "service") else {},
+                "registry": dict(self.registry.stats) if hasattr(self, "registry") else {},
+                "batches": dict(getattr(getattr(self, "kv", None), "_batcher", None).stats)
+                if hasattr(getattr(self, "kv", None), "_batcher") else {},
                 "caches": self.caches.stats() if getattr(self, "caches", None) else {}}
 
 

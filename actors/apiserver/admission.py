@@ -9,10 +9,22 @@
   unreachable gets one with tolerationSeconds = the configured default (300 upstream,
   `timings.defaultTolerationSeconds` in cluster.yaml).
 
-ServiceAccount, LimitRanger, ResourceQuota, Priority ... are not part of kubemu.
+- **Priority** (plugin/pkg/admission/priority): a pod created with
+  `spec.priorityClassName` gets that class's `value` as `spec.priority` and its
+  `preemptionPolicy`; without a class name, the globalDefault class's (the lowest value
+  if several claim it) and its name, or priority 0 and PreemptLowerPriority when there is
+  none. An unknown class is Forbidden (`no PriorityClass with name X was found`), and so
+  is a pod that sets `spec.priority` / `spec.preemptionPolicy` to something else than
+  the class gives. A pod update keeps the stored priority and preemptionPolicy (see
+  `priority_admit`). On PriorityClasses: a second globalDefault class is Forbidden
+  (`PriorityClass X is already marked as default. Only one default can exist`), and the
+  built-in system classes cannot be deleted (upstream's priorityclass storage). The
+  built-in classes (`system_priority_classes()`) are created at apiserver bootstrap.
 
-The registry looks the namespace up (a consistent read) and passes it in, so the
-plugins themselves do no I/O.
+ServiceAccount, LimitRanger, ResourceQuota ... are not part of kubemu.
+
+The registry looks the namespace and the PriorityClasses up (consistent reads) and
+passes them in, so the plugins themselves do no I/O.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.api import errors
+from actors.api.defaults import SYSTEM_PRIORITY_CLASSES
 from actors.api.resources import ResourceInfo
 
 from .strategy import IMMORTAL_NAMESPACES
@@ -93,14 +106,146 @@ def default_toleration_seconds(a: Attributes, seconds: int) -> None:
         spec["tolerations"] = tolerations
 
 
+# ---- Priority ---------------------------------------------------------------------------
+
+PREEMPT_LOWER_PRIORITY = "PreemptLowerPriority"
+_SYSTEM_PRIORITY_CLASS_DESCRIPTIONS = {
+    "system-node-critical": "Used for system critical pods that must not be moved from their current node.",
+    "system-cluster-critical": "Used for system critical pods that must run in the cluster, but can be "
+                               "moved to another node if necessary.",
+}
+
+
+def system_priority_classes() -> list[dict[str, Any]]:
+    """The built-in PriorityClasses the apiserver creates at bootstrap."""
+    return [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+             "value": value, "description": _SYSTEM_PRIORITY_CLASS_DESCRIPTIONS[name]}
+            for name, value in SYSTEM_PRIORITY_CLASSES.items()]
+
+
+def needs_priority_classes(a: Attributes, validating: bool) -> bool:
+    """Whether the Priority plugin must see the PriorityClasses for this request: when
+    mutating a pod create, when validating a globalDefault class's create or update."""
+    if a.subresource or a.obj is None:
+        return False
+    if a.info.plural == "pods":
+        return not validating and a.operation == CREATE
+    if a.info.plural == "priorityclasses":
+        return validating and a.operation in (CREATE, UPDATE) and bool(a.obj.get("globalDefault"))
+    return False
+
+
+def _forbidden_name(a: Attributes) -> str:
+    """admission.NewForbidden's name: the request's, the object's, its generateName, "Unknown"."""
+    m = (a.obj or {}).get("metadata") or {}
+    return a.name or str(m.get("name") or "") or str(m.get("generateName") or "") or "Unknown"
+
+
+def _pc_name(pc: dict[str, Any]) -> str:
+    return str((pc.get("metadata") or {}).get("name") or "")
+
+
+def _pc_value(pc: dict[str, Any]) -> int:
+    v = pc.get("value")
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def default_priority_class(priority_classes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """getDefaultPriorityClass: the globalDefault class with the lowest value, if any."""
+    out: dict[str, Any] | None = None
+    for pc in priority_classes:
+        if pc.get("globalDefault") and (out is None or _pc_value(out) > _pc_value(pc)):
+            out = pc
+    return out
+
+
+def priority_admit(a: Attributes, priority_classes: list[dict[str, Any]] | None) -> None:
+    """The Priority plugin's Admit for pods (mutates `a.obj`; raises Forbidden)."""
+    if a.info.plural != "pods" or a.subresource or a.obj is None:
+        return
+    spec = a.obj.setdefault("spec", {})
+    if a.operation == UPDATE and a.old is not None:
+        # Upstream keeps the stored values when the update omits them. Here an omitted
+        # field has already been defaulted (priority of the class name's built-in value or
+        # 0, PreemptLowerPriority), so a defaulted value under an unchanged class name is
+        # taken as omitted too (validation would reject any other change of them).
+        old_spec = a.old.get("spec") or {}
+        same_class = spec.get("priorityClassName") == old_spec.get("priorityClassName")
+        fallback = SYSTEM_PRIORITY_CLASSES.get(str(spec.get("priorityClassName") or ""), 0)
+        if old_spec.get("priority") is not None and (
+                spec.get("priority") is None or (same_class and spec.get("priority") == fallback)):
+            spec["priority"] = old_spec["priority"]
+        if old_spec.get("preemptionPolicy") is not None and (
+                spec.get("preemptionPolicy") is None
+                or (same_class and spec.get("preemptionPolicy") == PREEMPT_LOWER_PRIORITY)):
+            spec["preemptionPolicy"] = old_spec["preemptionPolicy"]
+        return
+    if a.operation != CREATE:
+        return
+    classes = priority_classes or []
+    class_name = str(spec.get("priorityClassName") or "")
+    policy: str | None
+    if not class_name:
+        dpc = default_priority_class(classes)
+        if dpc is not None:
+            class_name, priority, policy = _pc_name(dpc), _pc_value(dpc), dpc.get("preemptionPolicy")
+            spec["priorityClassName"] = class_name
+        else:
+            priority, policy = 0, PREEMPT_LOWER_PRIORITY
+    else:
+        pc = next((c for c in classes if _pc_name(c) == class_name), None)
+        if pc is None:
+            raise errors.forbidden(a.info, _forbidden_name(a), f"no PriorityClass with name {class_name} was found")
+        priority, policy = _pc_value(pc), pc.get("preemptionPolicy")
+    given = spec.get("priority")
+    if given is not None and given != priority:
+        raise errors.forbidden(a.info, _forbidden_name(a), (
+            f"the integer value of priority ({given}) must not be provided in pod spec; priority admission "
+            f"controller computed {priority} from the given PriorityClass name"))
+    spec["priority"] = priority
+    if policy is not None:
+        given_policy = spec.get("preemptionPolicy")
+        if given_policy is not None and given_policy != policy:
+            raise errors.forbidden(a.info, _forbidden_name(a), (
+                f"the string value of PreemptionPolicy ({given_policy}) must not be provided in pod spec; "
+                f"priority admission controller computed {policy} from the given PriorityClass name"))
+        spec["preemptionPolicy"] = policy
+
+
+def priority_validate(a: Attributes, priority_classes: list[dict[str, Any]] | None) -> None:
+    """The Priority plugin's Validate for PriorityClasses, plus the storage's refusal to
+    delete a built-in class."""
+    if a.info.plural != "priorityclasses" or a.subresource:
+        return
+    if a.operation == DELETE:
+        if a.name in SYSTEM_PRIORITY_CLASSES:
+            raise errors.forbidden(a.info, a.name, "this is a system priority class and cannot be deleted")
+        return
+    if a.obj is None or not a.obj.get("globalDefault"):
+        return
+    dpc = default_priority_class(priority_classes or [])
+    if dpc is None:
+        return
+    if a.operation == CREATE or (a.operation == UPDATE and _pc_name(dpc) != _pc_name(a.obj)):
+        raise errors.forbidden(a.info, _forbidden_name(a), (
+            f"PriorityClass {_pc_name(dpc)} is already marked as default. Only one default can exist"))
+
+
 class Admission:
-    """The chain: mutating plugins, then validating ones."""
+    """The chain: mutating plugins, then validating ones.
+
+    `priority_classes` is every stored PriorityClass, passed in by the registry when
+    `needs_priority_classes` says the Priority plugin looks at them (None otherwise).
+    """
 
     def __init__(self, config: AdmissionConfig | None = None) -> None:
         self.config = config or AdmissionConfig()
 
-    def mutate(self, a: Attributes) -> None:
+    def mutate(self, a: Attributes, priority_classes: list[dict[str, Any]] | None = None) -> None:
         default_toleration_seconds(a, self.config.default_toleration_seconds)
+        priority_admit(a, priority_classes)
 
-    def validate(self, a: Attributes, namespace: dict[str, Any] | None) -> None:
+    def validate(self, a: Attributes, namespace: dict[str, Any] | None,
+                 priority_classes: list[dict[str, Any]] | None = None) -> None:
         namespace_lifecycle(a, namespace)
+        priority_validate(a, priority_classes)

@@ -58,11 +58,17 @@ def rpc_error(e: grpc.aio.AioRpcError) -> APIError:
 
 
 class APIClient:
-    def __init__(self, address: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, address: str, *, timeout: float = 30.0,
+                 max_inflight: int | None = None) -> None:
+        """`max_inflight` caps the unary calls in flight on the channel (a node pool
+        shares one client among thousands of kubelets; with ~1,500 calls in flight on
+        one HTTP/2 connection grpc starts answering CANCELLED)."""
         self.address = address
         self.timeout = timeout
         self._channel: grpc.aio.Channel | None = None
         self._stub: api_pb2_grpc.APIStub | None = None
+        self._max_inflight = max_inflight
+        self._sem: asyncio.Semaphore | None = None
 
     @property
     def stub(self) -> api_pb2_grpc.APIStub:
@@ -85,6 +91,14 @@ class APIClient:
         await self.close()
 
     async def _call(self, fn: Callable[[float], Awaitable[T]], *, write: bool) -> T:
+        if self._max_inflight is None:
+            return await self._call_now(fn, write=write)
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self._max_inflight)
+        async with self._sem:
+            return await self._call_now(fn, write=write)
+
+    async def _call_now(self, fn: Callable[[float], Awaitable[T]], *, write: bool) -> T:
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:

@@ -105,6 +105,10 @@ class Registry:
         self.clock = clock or RealClock()
         self.rng = rng or random.Random()
         self.admission = admission or Admission(AdmissionConfig(default_toleration_seconds))
+        # the watch cache's copy of a key, (object, mod revision), set by the server once
+        # its caches run: used as upstream uses its informers and cachedExistingObject
+        self.cache_lookup: Callable[[str], tuple[JSON, int] | None] | None = None
+        self.stats = {"cached_update_hits": 0, "cached_update_misses": 0}
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -136,16 +140,36 @@ class Registry:
         return strategy.decode(kv.value, kv.mod_revision), kv.mod_revision
 
     async def _namespace(self, name: str) -> JSON | None:
+        """NamespaceLifecycle's lookup: the watch cache (upstream: the namespace
+        lister), a consistent read of the store only when the cache has no such
+        namespace (it may just have been created)."""
         from actors.api.resources import lookup
 
-        cur = await self._read(strategy.key(lookup("namespaces"), None, name))
+        key = strategy.key(lookup("namespaces"), None, name)
+        if self.cache_lookup is not None:
+            hit = self.cache_lookup(key)
+            if hit is not None:
+                return hit[0]
+        cur = await self._read(key)
         return cur[0] if cur else None
+
+    async def _priority_classes(self, a: Attributes, validating: bool) -> "builtins.list[JSON] | None":
+        """The Priority admission plugin's view: every PriorityClass (a consistent list),
+        only for the requests it looks at them for."""
+        from actors.api.resources import lookup
+
+        from .admission import needs_priority_classes
+
+        if not needs_priority_classes(a, validating):
+            return None
+        res = await self.kv.list(strategy.prefix(lookup("priorityclasses")))
+        return [strategy.decode(kv.value, kv.mod_revision) for kv in res.kvs]
 
     async def _admit_validate(self, a: Attributes) -> None:
         from .admission import needs_namespace
 
         ns_obj = await self._namespace(a.namespace) if needs_namespace(a) else None
-        self.admission.validate(a, ns_obj)
+        self.admission.validate(a, ns_obj, await self._priority_classes(a, True))
 
     @staticmethod
     def _validate(info: ResourceInfo, obj: JSON, old: JSON | None, subresource: str = "") -> None:
@@ -206,8 +230,8 @@ class Registry:
         ns = self._ns(info, namespace, obj)
         m = strategy.meta(obj)
         attrs = Attributes(CREATE, info, ns, m.get("name") or "", obj=obj)
-        # mutating admission (DefaultTolerationSeconds with the configured value, ...)
-        self.admission.mutate(attrs)
+        # mutating admission (DefaultTolerationSeconds with the configured value, Priority, ...)
+        self.admission.mutate(attrs, await self._priority_classes(attrs, False))
         apply_defaults(obj)
         await self._admit_validate(attrs)
         strategy.prepare_for_create(info, obj, namespace=ns or None, now=self.clock.now(),
@@ -374,8 +398,21 @@ class Registry:
                                  user_rv: int, *, create_body: JSON | None = None,
                                  pinned: "builtins.list[int] | None" = None) -> JSON:
         key = strategy.key(info, ns, name)
+        # GuaranteedUpdate with a cachedExistingObject: the first attempt starts from the
+        # watch cache's copy and lets the store's compare on mod_revision say whether it
+        # was current; a failed compare hands back the current value for the next try
+        cur: tuple[JSON, int] | None = None
+        from_cache = False
+        if self.cache_lookup is not None:
+            hit = self.cache_lookup(key)
+            want = user_rv or (pinned[0] if pinned else 0)
+            if hit is not None and (not want or hit[1] >= want):
+                cur, from_cache = (copy.deepcopy(hit[0]), hit[1]), True
+        known = cur is not None
         for _ in range(MAX_RETRIES):
-            cur = await self._read(key)
+            if not known:
+                cur = await self._read(key)
+            known = False
             if cur is None:
                 if create_body is not None and not subresource and \
                         info.plural in strategy.CREATE_ON_UPDATE:
@@ -414,14 +451,25 @@ class Registry:
                 await self._allocate_service(info, new, old)
             self._validate(info, new, old, subresource)
             if strategy.same_object(new, old):
+                if from_cache:  # a no-op against a cached copy: check it was current
+                    from_cache = False
+                    continue
                 return old
             res = await self.kv.update(key, strategy.encode(new), mod)
             if res.ok:
+                if from_cache:
+                    self.stats["cached_update_hits"] += 1
                 new["metadata"]["resourceVersion"] = str(res.revision)
                 return new
             if res.current is None:
                 raise errors.not_found(info, name)
-            if rv:
+            if from_cache:
+                self.stats["cached_update_misses"] += 1
+            from_cache = False
+            cur = (strategy.decode(res.current.value, res.current.mod_revision),
+                   res.current.mod_revision)
+            known = True
+            if rv and rv != res.current.mod_revision:
                 raise errors.conflict(info, name, errors_optimistic_lock())
         raise errors.conflict(info, name, errors_optimistic_lock())
 
@@ -514,8 +562,14 @@ class Registry:
         if not name:
             raise errors.bad_request("name is required")
         key = strategy.key(info, ns, name)
+        # as _guaranteed_update: the first try from the watch cache's copy
+        hit = self.cache_lookup(key) if self.cache_lookup is not None else None
+        cur: tuple[JSON, int] | None = (copy.deepcopy(hit[0]), hit[1]) if hit else None
+        known = cur is not None
         for _ in range(MAX_RETRIES):
-            cur = await self._read(key)
+            if not known:
+                cur = await self._read(key)
+            known = False
             if cur is None:
                 raise errors.not_found(info, name)
             pod, mod = cur
@@ -534,6 +588,21 @@ class Registry:
                 await self.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                  "metadata": {"name": n}})
                 created.append(n)
+            except errors.APIError as e:
+                if e.code != 409:
+                    raise
+        return created
+
+    async def ensure_system_priority_classes(self) -> "builtins.list[str]":
+        """Create the built-in system-node-critical and system-cluster-critical
+        PriorityClasses if absent (upstream's scheduling/bootstrap-system-priority-classes)."""
+        from .admission import system_priority_classes
+
+        created = []
+        for pc in system_priority_classes():
+            try:
+                await self.create("priorityclasses", pc)
+                created.append(pc["metadata"]["name"])
             except errors.APIError as e:
                 if e.code != 409:
                     raise

@@ -69,10 +69,14 @@ class ApiService(api_pb2_grpc.APIServicer):
         self.registry = registry
         self.caches = caches
         self.stats: dict[str, int] = {}
+        self.by_resource: dict[str, int] = {}
         self._encode = _EncodeCache()
 
-    async def _do(self, name: str, context: Any, coro: Any) -> Any:
+    async def _do(self, name: str, context: Any, coro: Any, resource: str = "") -> Any:
         self.stats[name] = self.stats.get(name, 0) + 1
+        if resource:  # per verb and resource, as apiserver_request_total
+            key = f"{name} {resource}"
+            self.by_resource[key] = self.by_resource.get(key, 0) + 1
         try:
             return await coro
         except APIError as e:
@@ -88,14 +92,14 @@ class ApiService(api_pb2_grpc.APIServicer):
                                              subresource=request.subresource,
                                              dry_run=request.dry_run)
             return api_pb2.ObjectResponse(body=dumps(obj))
-        return await self._do("create", context, run())  # type: ignore[no-any-return]
+        return await self._do("create", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def Get(self, request: api_pb2.GetRequest, context: Any) -> api_pb2.ObjectResponse:
         async def run() -> api_pb2.ObjectResponse:
             obj = await self.registry.get(request.resource, request.name,
                                           request.namespace or None)
             return api_pb2.ObjectResponse(body=dumps(obj))
-        return await self._do("get", context, run())  # type: ignore[no-any-return]
+        return await self._do("get", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def List(self, request: api_pb2.ListRequest, context: Any) -> api_pb2.ListResponse:
         async def run() -> api_pb2.ListResponse:
@@ -112,7 +116,7 @@ class ApiService(api_pb2_grpc.APIServicer):
                                                request.label_selector, request.field_selector,
                                                int(request.limit), cont, rv)
             return api_pb2.ListResponse(body=dumps(out))
-        return await self._do("list", context, run())  # type: ignore[no-any-return]
+        return await self._do("list", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def Update(self, request: api_pb2.UpdateRequest, context: Any) -> api_pb2.ObjectResponse:
         async def run() -> api_pb2.ObjectResponse:
@@ -120,7 +124,7 @@ class ApiService(api_pb2_grpc.APIServicer):
                                              request.namespace or None, request.name or None,
                                              request.subresource)
             return api_pb2.ObjectResponse(body=dumps(obj))
-        return await self._do("update", context, run())  # type: ignore[no-any-return]
+        return await self._do("update", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def Patch(self, request: api_pb2.PatchRequest, context: Any) -> api_pb2.ObjectResponse:
         async def run() -> api_pb2.ObjectResponse:
@@ -129,7 +133,7 @@ class ApiService(api_pb2_grpc.APIServicer):
                                             request.namespace or None,
                                             request.patch_type or "merge", request.subresource)
             return api_pb2.ObjectResponse(body=dumps(obj))
-        return await self._do("patch", context, run())  # type: ignore[no-any-return]
+        return await self._do("patch", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def Delete(self, request: api_pb2.DeleteRequest, context: Any) -> api_pb2.ObjectResponse:
         async def run() -> api_pb2.ObjectResponse:
@@ -140,7 +144,7 @@ class ApiService(api_pb2_grpc.APIServicer):
                 propagation_policy=request.propagation_policy or None,
                 preconditions_uid=request.preconditions_uid or None)
             return api_pb2.ObjectResponse(body=dumps(obj))
-        return await self._do("delete", context, run())  # type: ignore[no-any-return]
+        return await self._do("delete", context, run(), request.resource)  # type: ignore[no-any-return]
 
     async def Bind(self, request: api_pb2.BindRequest, context: Any) -> api_pb2.ObjectResponse:
         async def run() -> api_pb2.ObjectResponse:

@@ -516,10 +516,21 @@ class TxnBatcher:
                             inner.header.revision = r.header.revision
                             results.append(inner)
                 except BaseException as e:  # noqa: B902 - every waiter gets the failure
+                    task = asyncio.current_task()
+                    really_cancelled = isinstance(e, asyncio.CancelledError) and \
+                        task is not None and task.cancelling() > 0
+                    if isinstance(e, asyncio.CancelledError) and not really_cancelled:
+                        # the store answered CANCELLED (grpc.aio raises CancelledError
+                        # for it): the writes may or may not have landed
+                        from actors.etcd.client import UncertainWriteError
+
+                        import grpc
+
+                        e = UncertainWriteError(grpc.StatusCode.CANCELLED, "cancelled by the store")
                     for _, _, fut in batch:
                         if not fut.done():
                             fut.set_exception(e)
-                    if isinstance(e, asyncio.CancelledError):
+                    if really_cancelled:
                         raise
                     continue
                 for (_, _, fut), res in zip(batch, results):

@@ -244,7 +244,9 @@ class WatchCache:
 
     def process(self, ev: WatchEvent) -> None:
         """Apply one store event to the cache, the window and every watcher."""
-        if ev.revision <= self.rv and ev.type != PROGRESS:
+        # the writes of one Txn share a revision (the apiserver's store client batches
+        # writes into one Txn): only events from *before* the cache's revision are old
+        if ev.revision < self.rv and ev.type != PROGRESS:
             return  # already seen (a resumed watch)
         if ev.type == PROGRESS:
             if ev.revision > self.rv:

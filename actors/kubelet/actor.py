@@ -85,6 +85,7 @@ class Kubelet:
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
         self.stats = {"status_updates": 0, "events": 0, "deletes": 0, "errors": 0}
+        self.last_error = ""
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -116,8 +117,7 @@ class Kubelet:
             await self._renew_lease()
             self.last_lease_renew = self.clock.now()
         except Exception as e:
-            self.stats["errors"] += 1
-            log.info("kubelet %s: first lease: %s", self.cfg.node_name, e)
+            self._error("first lease", e)
         while not self._stopped:
             try:
                 await self._post_node_status(force=True)
@@ -138,8 +138,14 @@ class Kubelet:
             self.informer.start()
         await self._pod_loop()
 
+    def _error(self, where: str, e: BaseException, log_it: bool = True) -> None:
+        self.stats["errors"] += 1
+        self.last_error = f"{where}: {type(e).__name__}: {e}"
+        if log_it:
+            log.info("kubelet %s: %s", self.cfg.node_name, self.last_error)
+
     def status(self) -> Obj:
-        return {"node": self.cfg.node_name, "registered": self.registered,
+        return {"node": self.cfg.node_name, "last_error": self.last_error, "registered": self.registered,
                 "pods": self.core.pod_count(), "pod_list": self.core.summary(),
                 "last_lease_renew": self.last_lease_renew,
                 "last_status_report": self.node_status.last_report,
@@ -185,8 +191,10 @@ class Kubelet:
 
         In a pool the Node comes from the shared node informer (upstream reads it from
         the apiserver's cache too); the GET is only needed when it has none."""
-        cached = self._shared_nodes.get(None, self.cfg.node_name) \
-            if self._shared_nodes is not None and not force else None
+        cached = None
+        if self._shared_nodes is not None:
+            # the pool's node informer, or (first post) the Node registration returned
+            cached = self._shared_nodes.get(None, self.cfg.node_name) if not force else self.node
         try:
             self.node = cached if cached is not None else \
                 await self.client.get("nodes", self.cfg.node_name)
@@ -224,8 +232,7 @@ class Kubelet:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                self.stats["errors"] += 1
-                log.info("kubelet %s: node status: %s", self.cfg.node_name, e)
+                self._error("node status", e)
 
     # ---- lease ----------------------------------------------------------------------
 
@@ -240,6 +247,17 @@ class Kubelet:
                 if e.code not in (404, 409):
                     raise
                 self.lease = None
+        if self.last_lease_renew is None and self._shared_pods is not None:
+            # a pool's node at start-up: its Lease is usually new, so create first and
+            # fall back to get + update only when it exists (one request instead of two)
+            try:
+                self.lease = await self.client.create(
+                    "leases", lease_mod.build_lease(self.cfg, now, self.node_uid),
+                    lease_mod.NAMESPACE)
+                return
+            except APIError as e:
+                if e.code != 409:
+                    raise
         try:
             cur = await self.client.get("leases", self.cfg.node_name, lease_mod.NAMESPACE)
             self.lease = await self.client.update(
@@ -261,8 +279,7 @@ class Kubelet:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                self.stats["errors"] += 1
-                log.info("kubelet %s: lease: %s", self.cfg.node_name, e)
+                self._error("lease", e)
                 now = self.clock.now()
                 delay = self.lease_timer.next_retry(now) - now
             await asyncio.sleep(max(0.0, delay))
@@ -347,7 +364,7 @@ class Kubelet:
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            self.stats["errors"] += 1
+            self._error("pod", e, log_it=False)
             log.info("kubelet %s: pod %s: %s", self.cfg.node_name,
                      (out.pod.get("metadata") or {}).get("name"), e)
 

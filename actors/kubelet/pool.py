@@ -128,7 +128,13 @@ class NodePool:
         for k in ks:
             for key, v in k.stats.items():
                 stats[key] = stats.get(key, 0) + v
+        errors: dict[str, int] = {}
+        for k in ks:
+            if k.last_error:
+                what = k.last_error[:120]
+                errors[what] = errors.get(what, 0) + 1
         out: Obj = {
+            "last_errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5]),
             "nodes": len(ks),
             "registered": sum(1 for k in ks if k.registered),
             "reported_ready": sum(1 for k in ks if k.node_status.last_report is not None),
@@ -175,7 +181,7 @@ class NodePoolActor(FaultHooks):
         cfgs = [NodeConfig.from_dict(c) for c in config["nodes"]]
         self.port: int | None = None
         self._lt = LoopThread(f"pool-{config.get('name', '')}")
-        self._pool = NodePool(cfgs, APIClient(config["apiserver"]),
+        self._pool = NodePool(cfgs, APIClient(config["apiserver"], max_inflight=256),
                               register_rate=float(config.get("register_rate",
                                                              DEFAULT_REGISTER_RATE)))
         self._lt.run(self._pool.start(), timeout=30)

@@ -9,7 +9,8 @@ data between it and the apiserver:
 - the loop waits for both informers to sync, then runs `schedule_next()` until the
   queue has nothing active, sleeping until an informer event or the next flush tick
   (1 s, scaled); each cycle's writes (FailedScheduling events, the PodScheduled
-  condition patch) are sent in the background;
+  condition / nominatedNodeName patch, a preemption's victim patches, deletes and
+  Preempted events) are sent in the background, one after the other;
 - a decided placement is bound in the background (`APIClient.bind`, pods/binding),
   while the loop goes on with the next pod against the cache in which the pod is
   already assumed; the outcome goes back to the core (`bind_succeeded` posts the
@@ -24,6 +25,15 @@ Config keys:
     pod_max_backoff_seconds            10
     pod_max_in_unschedulable_seconds   300
     seed                               the tie-breaking rng's seed (default: random)
+    scheduler_config                   a KubeSchedulerConfiguration dict (config.py): profiles,
+                                       percentageOfNodesToScore, and the pod backoffs (its
+                                       podInitialBackoffSeconds / podMaxBackoffSeconds win over
+                                       the keys above); an invalid one fails the start
+
+Each cycle's decision record (decision.py) goes into the pod's
+`kubemu.io/scheduling-decision` annotation: with the binding (whose annotations the
+apiserver copies onto the pod) when scheduled, or as a metadata patch when the pod
+failed differently from its last attempt.
 """
 
 from __future__ import annotations
@@ -44,7 +54,8 @@ from actors.common.loopthread import LoopThread
 
 from .events import ApiCall
 from .queue import BACKOFF_FLUSH_PERIOD, UNSCHEDULABLE_FLUSH_PERIOD, SchedulingQueue
-from .registry import default_profile
+from . import decision, helpers
+from .config import load as load_scheduler_config
 from .scheduler import Bind, Scheduler
 
 log = logging.getLogger("kubemu.scheduler")
@@ -57,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "pod_max_backoff_seconds": 10.0,
     "pod_max_in_unschedulable_seconds": 300.0,
     "seed": None,
+    "scheduler_config": None,
 }
 
 POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
@@ -75,14 +87,24 @@ class SchedulerServer:
         scale = float(self.config["time_scale"])
         seed = self.config["seed"]
         name = str(self.config["scheduler_name"])
+        raw_cfg = dict(self.config.get("scheduler_config") or {})
+        if not raw_cfg.get("profiles"):
+            raw_cfg["profiles"] = [{"schedulerName": name}]
+        sched_cfg, profiles = load_scheduler_config(raw_cfg)  # ConfigError: a bad configuration
+        initial = sched_cfg.pod_initial_backoff_seconds if "podInitialBackoffSeconds" in raw_cfg \
+            else float(self.config["pod_initial_backoff_seconds"])
+        maximum = sched_cfg.pod_max_backoff_seconds if "podMaxBackoffSeconds" in raw_cfg \
+            else float(self.config["pod_max_backoff_seconds"])
         queue = SchedulingQueue(
             self.clock,
-            pod_initial_backoff=float(self.config["pod_initial_backoff_seconds"]) * scale,
-            pod_max_backoff=float(self.config["pod_max_backoff_seconds"]) * scale,
+            pod_initial_backoff=initial * scale,
+            pod_max_backoff=maximum * scale,
             pod_max_in_unschedulable_pods_duration=float(self.config["pod_max_in_unschedulable_seconds"]) * scale)
         self.tick_period = BACKOFF_FLUSH_PERIOD * scale
         self.core = Scheduler(self.clock, random.Random(seed if seed is not None else time.time_ns()),
-                              scheduler_name=name, profile=default_profile(name), queue=queue,
+                              scheduler_name=sched_cfg.profiles[0].scheduler_name, queue=queue,
+                              profiles=profiles,
+                              percentage_of_nodes_to_score=sched_cfg.percentage_of_nodes_to_score,
                               backoff_flush_period=self.tick_period,
                               unschedulable_flush_period=UNSCHEDULABLE_FLUSH_PERIOD * scale)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -164,8 +186,13 @@ class SchedulerServer:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            for call in cycle.calls:
-                self._spawn(self._api_call(call))
+            if cycle.calls:  # in order: a victim's DisruptionTarget patch goes before its delete
+                self._spawn(self._api_calls(cycle.calls))
+            if cycle.bind is None and cycle.decision is not None:
+                latest = self.core.pending.get(helpers.pod_key(cycle.pod), cycle.pod)
+                patch = decision.annotation_patch(latest, cycle.decision)
+                if patch is not None:
+                    self._spawn(self._api_call(patch))
             if cycle.bind is not None:
                 self._spawn(self._bind(cycle.bind))
             elif cycle.message:
@@ -180,7 +207,15 @@ class SchedulerServer:
 
     async def _bind(self, bind: Bind) -> None:
         try:
-            await self.client.bind(bind.namespace, bind.name, bind.node)
+            if bind.decision is None:
+                await self.client.bind(bind.namespace, bind.name, bind.node)
+            else:  # pods/binding with the decision record, copied onto the pod
+                await self.client.create("pods", {
+                    "apiVersion": "v1", "kind": "Binding",
+                    "metadata": {"name": bind.name, "namespace": bind.namespace,
+                                 "annotations": decision.annotations_for(bind.decision)},
+                    "target": {"apiVersion": "v1", "kind": "Node", "name": bind.node}},
+                    namespace=bind.namespace, subresource="binding")
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -193,10 +228,16 @@ class SchedulerServer:
         for call in calls:
             await self._api_call(call)
 
+    async def _api_calls(self, calls: list[ApiCall]) -> None:
+        for call in calls:
+            await self._api_call(call)
+
     async def _api_call(self, call: ApiCall) -> None:
         try:
             if call.verb == "create":
                 await self.client.create(call.resource, call.body, namespace=call.namespace)
+            elif call.verb == "delete":  # graceful, with the object's own grace period
+                await self.client.delete(call.resource, call.name, namespace=call.namespace)
             else:
                 await self.client.patch(call.resource, call.name, call.body, namespace=call.namespace,
                                         subresource=call.subresource)

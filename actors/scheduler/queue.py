@@ -19,11 +19,22 @@ Backoff: `timestamp + initial * 2^(attempts-1)`, capped at the max (1 s doubling
 by default), `attempts` counting pops. A pod that fails while a move request arrived
 during its cycle (`move_request_cycle >= its cycle`), or that failed with an error
 rather than a rejection, goes straight to backoffQ instead of unschedulablePods, so the
-event is not lost. This is upstream's behaviour without queueing hints
-(SchedulerQueueingHints disabled): every unschedulable pod is moved on every event
-the caller reports; the caller decides which events are worth reporting.
+event is not lost.
+
+Which pods an event moves (isPodWorthRequeuing without queueing hints): every plugin
+registers the cluster events that can make a pod it rejected schedulable
+(`framework.EnqueueExtensions`; a plugin without it registers the wildcard event), and
+`register_profile_events` hands the queue each profile's map. An unschedulable pod moves
+on an event that one of the plugins in its `unschedulable_plugins | pending_plugins`
+registered; a pod that failed with an error (no rejector plugin), a wildcard event (the
+5-minute timeout) or a pod of a profile the queue knows nothing about always moves.
 
 `pop()` never blocks: it returns None when activeQ is empty (the actor waits).
+
+`nominator` (a `Nominator`) records the pods nominated to a node by preemption: a
+pending pod's `status.nominatedNodeName` on add and update, the scheduler's own
+nomination right after a preemption; a pod leaves it when deleted from the queue or
+assumed.
 """
 
 from __future__ import annotations
@@ -31,11 +42,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from actors.common.clock import Clock
 
 from . import helpers
+from .decision import ANNOTATION as DECISION_ANNOTATION
+from .framework import NODE, POD, WILDCARD, ActionType, ClusterEvent, PodInfo, pod_uid_key
 
 DEFAULT_POD_INITIAL_BACKOFF = 1.0
 DEFAULT_POD_MAX_BACKOFF = 10.0
@@ -43,17 +56,49 @@ DEFAULT_POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION = 300.0
 BACKOFF_FLUSH_PERIOD = 1.0
 UNSCHEDULABLE_FLUSH_PERIOD = 30.0
 
-# cluster event labels (framework.ClusterEvent.Label())
-NODE_ADD = "NodeAdd"
-NODE_UPDATE = "NodeUpdate"
-ASSIGNED_POD_DELETE = "AssignedPodDelete"
-ASSIGNED_POD_UPDATE = "AssignedPodUpdate"
-UNSCHEDULABLE_TIMEOUT = "UnschedulableTimeout"
+# the cluster events the scheduler reports (upstream internal/queue/events.go)
+NODE_ADD = ClusterEvent(NODE, ActionType.ADD, "NodeAdd")
+NODE_UPDATE = ClusterEvent(NODE, ActionType.UPDATE, "NodeUpdate")  # some property; see node_update_event
+ASSIGNED_POD_ADD = ClusterEvent(POD, ActionType.ADD, "AssignedPodAdd")
+ASSIGNED_POD_DELETE = ClusterEvent(POD, ActionType.DELETE, "AssignedPodDelete")
+ASSIGNED_POD_UPDATE = ClusterEvent(POD, ActionType.UPDATE, "AssignedPodUpdate")
+UNSCHEDULABLE_TIMEOUT = ClusterEvent(WILDCARD, ActionType.ALL, "UnschedulableTimeout")
+FORCE_ACTIVATE = ClusterEvent(WILDCARD, ActionType.ALL, "ForceActivate")
+# labels of the queue's own moves (not matched against plugins)
 BACKOFF_COMPLETE = "BackoffComplete"
-FORCE_ACTIVATE = "ForceActivate"
 SCHEDULE_ATTEMPT_FAILURE = "ScheduleAttemptFailure"
 UNSCHEDULED_POD_ADD = "UnscheduledPodAdd"
 UNSCHEDULED_POD_UPDATE = "UnscheduledPodUpdate"
+
+_EVENTS_BY_LABEL = {e.label: e for e in (NODE_ADD, NODE_UPDATE, ASSIGNED_POD_ADD, ASSIGNED_POD_DELETE,
+                                         ASSIGNED_POD_UPDATE, UNSCHEDULABLE_TIMEOUT, FORCE_ACTIVATE)}
+
+# eventhandlers.node_scheduling_properties_changed's kinds -> action types
+_NODE_CHANGE_ACTIONS = {"UpdateNodeAllocatable": ActionType.UPDATE_NODE_ALLOCATABLE,
+                        "UpdateNodeLabel": ActionType.UPDATE_NODE_LABEL,
+                        "UpdateNodeTaint": ActionType.UPDATE_NODE_TAINT,
+                        "UpdateNodeCondition": ActionType.UPDATE_NODE_CONDITION,
+                        "UpdateNodeAnnotation": ActionType.UPDATE_NODE_ANNOTATION}
+
+
+def node_update_event(changes: list[str]) -> ClusterEvent:
+    """One Node event carrying every kind of change (upstream sends one event per kind;
+    the pods moved are the same, as a registered event matches on any shared bit)."""
+    action = ActionType(0)
+    for c in changes:
+        action |= _NODE_CHANGE_ACTIONS.get(c, ActionType.UPDATE)
+    return ClusterEvent(NODE, action or ActionType.UPDATE, "NodeUpdate")
+
+
+def as_cluster_event(event: ClusterEvent | str) -> ClusterEvent:
+    """A ClusterEvent; a bare label of a known event is looked up, an unknown one is a wildcard."""
+    if isinstance(event, ClusterEvent):
+        return event
+    return _EVENTS_BY_LABEL.get(event) or ClusterEvent(WILDCARD, ActionType.ALL, event)
+
+
+# registered event -> the plugins that registered it, for one profile
+EventMap = list[tuple[ClusterEvent, frozenset[str]]]
 
 ACTIVE_Q = "Active"
 BACKOFF_Q = "Backoff"
@@ -90,15 +135,79 @@ def is_gated(pod: Pod) -> bool:
 
 def is_pod_updated(old: Pod, new: Pod) -> bool:
     """Changed in a way that may make it schedulable: anything but status, resourceVersion,
-    generation, managedFields and finalizers."""
+    generation, managedFields and finalizers (and kubemu's own decision-record annotation,
+    which the scheduler writes after a failure)."""
     def strip(p: Pod) -> dict[str, Any]:
         d = {k: v for k, v in p.items() if k != "status"}
         m = dict(d.get("metadata") or {})
         for k in ("resourceVersion", "generation", "managedFields", "finalizers"):
             m.pop(k, None)
+        annotations = {k: v for k, v in (m.pop("annotations", None) or {}).items() if k != DECISION_ANNOTATION}
+        if annotations:
+            m["annotations"] = annotations
         d["metadata"] = m
         return d
     return strip(old) != strip(new)
+
+
+def nominated_node_name(pod: Pod) -> str:
+    return str((pod.get("status") or {}).get("nominatedNodeName") or "")
+
+
+class Nominator:
+    """The pods nominated to run on a node (upstream's nominator inside PriorityQueue).
+
+    Preemption nominates its preemptor to the node it made room on; until the pod is
+    bound (or gone), the scheduler filters other pods of lower or equal priority as if it
+    were there. A nomination comes from the pod's `status.nominatedNodeName`, or
+    directly from the scheduler right after preemption (before the status patch comes
+    back); an update that carries no nominatedNodeName keeps the in-memory nomination.
+    Keyed by pod UID.
+    """
+
+    def __init__(self) -> None:
+        self._pods: dict[str, list[PodInfo]] = {}  # node -> nominated pods
+        self._node_of: dict[str, str] = {}  # pod key -> node
+
+    def add_nominated_pod(self, pod: Pod, node_name: str | None = None) -> None:
+        """Nominate `pod` to `node_name`; None takes its status.nominatedNodeName (upstream's
+        ModeNoop), "" removes the nomination."""
+        self.delete_nominated_pod_if_exists(pod)
+        node = nominated_node_name(pod) if node_name is None else node_name
+        if not node:
+            return
+        pi = PodInfo.of(pod)
+        self._node_of[pi.key] = node
+        self._pods.setdefault(node, []).append(pi)
+
+    def delete_nominated_pod_if_exists(self, pod: Pod) -> None:
+        key = pod_uid_key(pod)
+        node = self._node_of.pop(key, None)
+        if node is None:
+            return
+        rest = [pi for pi in self._pods.get(node, []) if pi.key != key]
+        if rest:
+            self._pods[node] = rest
+        else:
+            self._pods.pop(node, None)
+
+    def update_nominated_pod(self, old: Pod | None, new: Pod) -> None:
+        node: str | None = None
+        if old is not None and not nominated_node_name(old) and not nominated_node_name(new):
+            node = self._node_of.get(pod_uid_key(old))  # keep reserving the in-memory node
+        if old is not None:
+            self.delete_nominated_pod_if_exists(old)
+        self.add_nominated_pod(new, node)
+
+    def nominated_pods_for_node(self, node_name: str) -> list[PodInfo]:
+        """The pods nominated to `node_name` (the caller must not change the list)."""
+        return self._pods.get(node_name) or []
+
+    def nominated_node(self, pod: Pod) -> str:
+        return self._node_of.get(pod_uid_key(pod), "")
+
+    def __len__(self) -> int:
+        return len(self._node_of)
 
 
 class SchedulingQueue:
@@ -119,6 +228,28 @@ class SchedulingQueue:
         self._unschedulable: dict[str, QueuedPodInfo] = {}
         self.scheduling_cycle = 0
         self.move_request_cycle = -1
+        self.nominator = Nominator()
+        self._event_maps: dict[str, EventMap] = {}  # schedulerName -> its plugins' events
+
+    def register_profile_events(self, scheduler_name: str,
+                                plugin_events: Mapping[str, Sequence[ClusterEvent]]) -> None:
+        """The events each plugin of a profile registered (plugin name -> events)."""
+        by_event: dict[ClusterEvent, set[str]] = {}
+        for plugin, events in plugin_events.items():
+            for e in events:
+                by_event.setdefault(ClusterEvent(e.resource, e.action_type), set()).add(plugin)
+        self._event_maps[scheduler_name] = [(e, frozenset(ps)) for e, ps in by_event.items()]
+
+    def is_pod_worth_requeuing(self, pi: QueuedPodInfo, event: ClusterEvent) -> bool:
+        """Whether `event` may make the pod schedulable (isPodWorthRequeuing, hints off)."""
+        rejectors = pi.unschedulable_plugins | pi.pending_plugins
+        if not rejectors or event.is_wildcard():
+            return True
+        event_map = self._event_maps.get(helpers.scheduler_name(pi.pod))
+        if event_map is None:
+            return True
+        return any(registered.match(event) and not plugins.isdisjoint(rejectors)
+                   for registered, plugins in event_map)
 
     # ---- sub-queue primitives ----------------------------------------------------------
 
@@ -180,7 +311,10 @@ class SchedulingQueue:
     def add(self, pod: Pod) -> bool:
         """A new pending pod: straight to activeQ (or unschedulablePods if gated)."""
         pi = QueuedPodInfo(pod=pod, key=helpers.pod_key(pod), timestamp=self.clock.now())
-        return self._move_to_active_q(pi, UNSCHEDULED_POD_ADD)
+        moved = self._move_to_active_q(pi, UNSCHEDULED_POD_ADD)
+        if moved:
+            self.nominator.add_nominated_pod(pod)
+        return moved
 
     def pop(self) -> QueuedPodInfo | None:
         """The head of activeQ (attempts += 1, a new scheduling cycle), None when empty."""
@@ -225,6 +359,7 @@ class SchedulingQueue:
     def update(self, old: Pod | None, new: Pod) -> None:
         """An update of a pending pod (from the informer)."""
         key = helpers.pod_key(new)
+        self.nominator.update_nominated_pod(old, new)
         pi = self._active.get(key) or self._backoff.get(key)
         if pi is not None and old is not None:
             pi.pod = new  # position unchanged: priority is immutable, timestamp kept
@@ -243,22 +378,26 @@ class SchedulingQueue:
 
     def delete(self, pod: Pod) -> None:
         self._discard(helpers.pod_key(pod))
+        self.nominator.delete_nominated_pod_if_exists(pod)
 
-    def move_all_to_active_or_backoff_queue(self, event: str, pre_check: PreEnqueueCheck | None = None) -> int:
+    def move_all_to_active_or_backoff_queue(self, event: ClusterEvent | str,
+                                            pre_check: PreEnqueueCheck | None = None) -> int:
         """A cluster event that may make unschedulable pods schedulable; returns how many moved."""
         pods = [pi for pi in self._unschedulable.values() if pre_check is None or pre_check(pi.pod)]
-        return self._move_pods_to_active_or_backoff_queue(pods, event)
+        return self._move_pods_to_active_or_backoff_queue(pods, as_cluster_event(event))
 
-    def _move_pods_to_active_or_backoff_queue(self, pods: list[QueuedPodInfo], event: str) -> int:
+    def _move_pods_to_active_or_backoff_queue(self, pods: list[QueuedPodInfo], event: ClusterEvent) -> int:
         moved = 0
         for pi in pods:
             if pi.gated:
                 continue  # only an update removing the gates releases a gated pod
+            if not self.is_pod_worth_requeuing(pi, event):
+                continue
             self._unschedulable.pop(pi.key, None)
             if self.is_pod_backing_off(pi):
-                self._move_to_backoff_q(pi, event)
+                self._move_to_backoff_q(pi, event.label)
             else:
-                self._move_to_active_q(pi, event)
+                self._move_to_active_q(pi, event.label)
             moved += 1
         self.move_request_cycle = self.scheduling_cycle
         return moved

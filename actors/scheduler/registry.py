@@ -5,11 +5,11 @@ kubemu has, in upstream order (which is the order filters run in) and with upstr
 score weights:
 
     NodeUnschedulable, NodeName, TaintToleration (3), NodeAffinity (2), NodePorts,
-    NodeResourcesFit (1), NodeResourcesBalancedAllocation (1)
+    NodeResourcesFit (1), PodTopologySpread (2), InterPodAffinity (2), DefaultPreemption,
+    NodeResourcesBalancedAllocation (1), ImageLocality (1)
 
 (PrioritySort is the queue's ordering, built into queue.py; DefaultBinder is the
-actor's bind call; the volume, topology-spread, inter-pod-affinity, image-locality and
-preemption plugins do not exist yet.)
+actor's bind call; the volume plugins do not exist yet.)
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any, Callable, Mapping, Sequence
 from .framework import Framework, Plugin
 from .plugins import (balanced_allocation, node_affinity, node_name, node_ports, node_resources_fit,
                       node_unschedulable, taint_toleration)
+from .plugins import inter_pod_affinity, pod_topology_spread
+from .plugins import image_locality
+from .plugins import default_preemption
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
@@ -32,6 +35,10 @@ REGISTRY: dict[str, PluginFactory] = {
     node_ports.NAME: node_ports.new,
     node_resources_fit.NAME: node_resources_fit.new,
     balanced_allocation.NAME: balanced_allocation.new,
+    pod_topology_spread.NAME: pod_topology_spread.new,
+    inter_pod_affinity.NAME: inter_pod_affinity.new,
+    image_locality.NAME: image_locality.new,
+    default_preemption.NAME: default_preemption.new,
 }
 
 # (name, weight); weight 0 = not a score plugin (or the framework's default of 1)
@@ -42,7 +49,11 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     (node_affinity.NAME, 2),
     (node_ports.NAME, 0),
     (node_resources_fit.NAME, 1),
+    (pod_topology_spread.NAME, 2),
+    (inter_pod_affinity.NAME, 2),
+    (default_preemption.NAME, 0),
     (balanced_allocation.NAME, 1),
+    (image_locality.NAME, 1),
 )
 
 

@@ -7,9 +7,14 @@ kube-scheduler's schedulePod:
    becomes the FitError's (`0/3 nodes are available: pod affinity terms conflict.`);
    a PreFilterResult narrows the candidate nodes, the others counting as
    "node(s) didn't satisfy plugin(s) [NodeAffinity]";
-3. Filter every candidate node (in snapshot order; percentageOfNodesToScore is not
-   modelled yet, so all nodes are evaluated, as upstream does below 100 nodes); a node's
-   status is the first failing plugin's;
+3. Filter the candidate nodes, starting where the previous cycle stopped
+   (`NodeSearch.next_start_node_index`, upstream's nextStartNodeIndex, advanced by the
+   number of nodes processed, modulo the candidates) and wrapping around, until
+   `num_feasible_nodes_to_find` feasible nodes are found (percentageOfNodesToScore):
+   every node below 100 nodes; otherwise the profile's percentage, else the global
+   one, else the adaptive 50 - nodes/125 percent (at least 5 %), and never fewer than
+   100 nodes. A node's status is the first failing plugin's. When nothing fits every
+   candidate has been evaluated, so the FitError counts them all;
 4. no feasible node -> FitError, whose message is upstream's exactly::
 
        0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector.
@@ -35,6 +40,37 @@ from .framework import (SUCCESS, Code, CycleState, Framework, NodeInfo, NodePlug
 NO_NODE_AVAILABLE_MSG = "0/{} nodes are available"
 ERR_NO_NODES_AVAILABLE = "no nodes available to schedule pods"
 
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
+    """numFeasibleNodesToFind: how many feasible nodes end the filter pass.
+
+    `percentage` is percentageOfNodesToScore (the profile's, else the global one);
+    0 means adaptive: 50 % at 0 nodes, one point less per 125 nodes, at least 5 %."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    num_nodes = num_all_nodes * percentage // 100
+    return max(num_nodes, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+@dataclass
+class NodeSearch:
+    """What the filter pass keeps across cycles (one per Scheduler, shared by its
+    profiles): where the next pass starts, and the global percentageOfNodesToScore
+    (0 = adaptive)."""
+
+    next_start_node_index: int = 0
+    percentage_of_nodes_to_score: int = 0
+
+    def nodes_to_find(self, profile: Framework, num_all_nodes: int) -> int:
+        pct = profile.percentage_of_nodes_to_score
+        return num_feasible_nodes_to_find(self.percentage_of_nodes_to_score if pct is None else pct,
+                                          num_all_nodes)
+
 
 @dataclass
 class Diagnosis:
@@ -46,6 +82,7 @@ class Diagnosis:
     pending_plugins: set[str] = field(default_factory=set)
     pre_filter_msg: str = ""
     post_filter_msg: str = ""
+    absent_nodes: int = 0  # nodes a PreFilter rejected or left out (not filtered one by one)
 
     def add_plugin_status(self, s: Status) -> None:
         if not s.plugin:
@@ -107,6 +144,16 @@ class ScheduleResult:
     feasible_nodes: int = 0
     error: Exception | None = None
     scores: list[NodePluginScores] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None  # the rejected nodes, also when a node was found
+    num_all_nodes: int = 0
+    duration: float = 0.0  # seconds, on the profile's timer
+
+    @property
+    def result_label(self) -> str:
+        """scheduling_attempt_duration_seconds' result label."""
+        if self.error is None:
+            return "scheduled"
+        return "unschedulable" if self.status.is_rejected() else "error"
 
     @property
     def status(self) -> Status:
@@ -124,8 +171,8 @@ class ScheduleResult:
         return str(self.error) if self.error is not None else ""
 
 
-def find_nodes_that_fit_pod(profile: Framework, state: CycleState, pod: Pod, snapshot: Snapshot
-                            ) -> tuple[list[NodeInfo], Diagnosis, Status]:
+def find_nodes_that_fit_pod(profile: Framework, state: CycleState, pod: Pod, snapshot: Snapshot,
+                            search: NodeSearch | None = None) -> tuple[list[NodeInfo], Diagnosis, Status]:
     """(feasible nodes, diagnosis, status); status is an Error only for internal failures."""
     diagnosis = Diagnosis()
     all_nodes = snapshot.node_info_list
@@ -136,6 +183,7 @@ def find_nodes_that_fit_pod(profile: Framework, state: CycleState, pod: Pod, sna
             return [], diagnosis, s
         diagnosis.absent_nodes_status = s  # every node gets the PreFilter's status
         diagnosis.pre_filter_msg = s.message()
+        diagnosis.absent_nodes = len(all_nodes)
         diagnosis.add_plugin_status(s)
         return [], diagnosis, SUCCESS
     nodes: Sequence[NodeInfo] = all_nodes
@@ -145,17 +193,49 @@ def find_nodes_that_fit_pod(profile: Framework, state: CycleState, pod: Pod, sna
         plugins = "[" + " ".join(sorted(plugins_with_nodes)) + "]"
         diagnosis.absent_nodes_status = new_status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE,
                                                    f"node(s) didn't satisfy plugin(s) {plugins}")
-    feasible: list[NodeInfo] = []
-    for ni in nodes:
-        st = profile.run_filter_plugins(state, pod, ni)
-        if st.code == Code.ERROR:
-            return [], diagnosis, st
-        if st.is_success():
-            feasible.append(ni)
-        else:
-            diagnosis.node_to_status[ni.name] = st
-            diagnosis.add_plugin_status(st)
+        diagnosis.absent_nodes = len(all_nodes) - len(nodes)
+    if not nodes:
+        return [], diagnosis, SUCCESS
+    search = search if search is not None else NodeSearch()
+    start = profile.timer()
+    feasible, s = find_nodes_that_pass_filters(profile, state, pod, diagnosis, nodes, search)
+    profile.observe_extension_point(
+        "Filter", s if not s.is_success() or feasible else new_status(Code.UNSCHEDULABLE),
+        profile.timer() - start)
+    if not s.is_success():
+        return [], diagnosis, s
+    processed = len(feasible) + len(diagnosis.node_to_status)
+    search.next_start_node_index = (search.next_start_node_index + processed) % len(all_nodes)
     return feasible, diagnosis, SUCCESS
+
+
+def find_nodes_that_pass_filters(profile: Framework, state: CycleState, pod: Pod, diagnosis: Diagnosis,
+                                 nodes: Sequence[NodeInfo], search: NodeSearch) -> tuple[list[NodeInfo], Status]:
+    """findNodesThatPassFilters, sequentially: from `next_start_node_index`, wrapping
+    around, until enough feasible nodes are found or every node was tried."""
+    num_all = len(nodes)
+    to_find = search.nodes_to_find(profile, num_all)
+    first = search.next_start_node_index % num_all
+    ordered = list(nodes[first:]) + list(nodes[:first]) if first else nodes
+    if not profile.filter_plugins:
+        return list(ordered[:to_find]), SUCCESS
+    feasible: list[NodeInfo] = []
+    statuses = diagnosis.node_to_status
+    run = profile.run_filter_plugins
+    success, error = Code.SUCCESS, Code.ERROR
+    for ni in ordered:
+        st = run(state, pod, ni)
+        code = st.code
+        if code == success:
+            feasible.append(ni)
+            if len(feasible) >= to_find:
+                break
+        elif code == error:
+            return [], st
+        else:
+            statuses[ni.name] = st
+            diagnosis.add_plugin_status(st)
+    return feasible, SUCCESS
 
 
 def prioritize_nodes(profile: Framework, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]
@@ -186,23 +266,41 @@ def select_host(scores: Sequence[NodePluginScores], rng: random.Random) -> str:
 
 
 def schedule_one(pod: Pod, snapshot: Snapshot, profile: Framework, rng: random.Random,
-                 state: CycleState | None = None) -> ScheduleResult:
-    """Pick a node for `pod` (or say why none fits); never raises for plugin failures."""
+                 state: CycleState | None = None, *, search: NodeSearch | None = None) -> ScheduleResult:
+    """Pick a node for `pod` (or say why none fits); never raises for plugin failures.
+
+    `search` carries nextStartNodeIndex and the global percentageOfNodesToScore from one
+    cycle to the next (a fresh one: start at the first node, adaptive percentage)."""
+    start = profile.timer()
+    state = state if state is not None else CycleState()
+    if state.snapshot is None:
+        state.snapshot = snapshot
+    state.record_plugin_metrics = profile.should_record_plugin_metrics()
+    result = _schedule(pod, snapshot, profile, rng, state, search)
+    profile.record_plugin_durations(state)
+    result.num_all_nodes = snapshot.num_nodes()
+    result.duration = profile.timer() - start
+    profile.observe_attempt(result.result_label, result.duration)
+    return result
+
+
+def _schedule(pod: Pod, snapshot: Snapshot, profile: Framework, rng: random.Random, state: CycleState,
+              search: NodeSearch | None) -> ScheduleResult:
     if snapshot.num_nodes() == 0:
         return ScheduleResult(error=NoNodesAvailableError())
-    state = state if state is not None else CycleState()
-    feasible, diagnosis, s = find_nodes_that_fit_pod(profile, state, pod, snapshot)
+    feasible, diagnosis, s = find_nodes_that_fit_pod(profile, state, pod, snapshot, search)
     evaluated = len(feasible) + len(diagnosis.node_to_status)
     if not s.is_success():
-        return ScheduleResult(evaluated_nodes=evaluated, error=SchedulingError(s.message()))
+        return ScheduleResult(evaluated_nodes=evaluated, error=SchedulingError(s.message()),
+                              diagnosis=diagnosis)
     if not feasible:
         return ScheduleResult(evaluated_nodes=evaluated,
-                              error=FitError(pod, snapshot.num_nodes(), diagnosis))
+                              error=FitError(pod, snapshot.num_nodes(), diagnosis), diagnosis=diagnosis)
     if len(feasible) == 1:
-        return ScheduleResult(feasible[0].name, evaluated, 1)
+        return ScheduleResult(feasible[0].name, evaluated, 1, diagnosis=diagnosis)
     scores, s = prioritize_nodes(profile, state, pod, feasible)
     if not s.is_success():
         return ScheduleResult(evaluated_nodes=evaluated, feasible_nodes=len(feasible),
-                              error=SchedulingError(s.message()))
-    return ScheduleResult(select_host(scores, rng), evaluated, len(feasible), None, scores)
+                              error=SchedulingError(s.message()), diagnosis=diagnosis)
+    return ScheduleResult(select_host(scores, rng), evaluated, len(feasible), None, scores, diagnosis)
 

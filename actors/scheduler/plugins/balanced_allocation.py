@@ -18,6 +18,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 from ..framework import MAX_NODE_SCORE, SKIP, SUCCESS, CycleState, NodeInfo, Pod, Status
+from ..framework import NODE, POD, ActionType, ClusterEvent
 from .resource_allocation import ResourceAllocationScorer, parse_resources
 
 NAME = "NodeResourcesBalancedAllocation"
@@ -41,6 +42,10 @@ def balanced_resource_scorer(requested: Sequence[int], allocatable: Sequence[int
 
 class BalancedAllocation:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent(POD, ActionType.DELETE),
+                ClusterEvent(NODE, ActionType.ADD | ActionType.UPDATE_NODE_ALLOCATABLE)]
 
     def __init__(self, args: Mapping[str, Any] | None = None) -> None:
         self.scorer = ResourceAllocationScorer(NAME, balanced_resource_scorer,

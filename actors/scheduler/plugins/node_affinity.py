@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 from .. import helpers
 from ..framework import (MAX_NODE_SCORE, SKIP, SUCCESS, Code, CycleState, NodeInfo, NodeScore, Pod,
                          PreFilterResult, Status, as_status, default_normalize_score, new_status)
+from ..framework import NODE, ActionType, ClusterEvent
 
 NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
@@ -58,6 +59,9 @@ def node_names_from_terms(terms: Sequence[Mapping[str, Any]]) -> frozenset[str] 
 
 class NodeAffinity:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent(NODE, ActionType.ADD | ActionType.UPDATE_NODE_LABEL)]
 
     def pre_filter(self, state: CycleState, pod: Pod,
                    nodes: Sequence[NodeInfo]) -> tuple[PreFilterResult | None, Status]:

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from .. import helpers
 from ..framework import SUCCESS, Code, CycleState, NodeInfo, Pod, Status, as_status, new_status
+from ..framework import NODE, ActionType, ClusterEvent
 
 NAME = "NodeName"
 ERR_REASON = "node(s) didn't match the requested node name"
@@ -22,6 +23,9 @@ def fits(pod: Pod, node: Mapping[str, Any]) -> bool:
 
 class NodeName:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent(NODE, ActionType.ADD)]
 
     def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
         if node_info.node is None:

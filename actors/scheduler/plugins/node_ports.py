@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from ..framework import (SKIP, SUCCESS, Code, CycleState, HostPort, HostPortInfo, NodeInfo, Pod,
                          PreFilterResult, Status, new_status, pod_host_ports)
+from ..framework import NODE, POD, ActionType, ClusterEvent
 
 NAME = "NodePorts"
 ERR_REASON = "node(s) didn't have free ports for the requested pod ports"
@@ -28,6 +29,10 @@ def fits(pod: Pod, node_info: NodeInfo) -> bool:
 
 class NodePorts:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        """An assigned pod going away frees its host ports; a new node has all of them."""
+        return [ClusterEvent(POD, ActionType.DELETE), ClusterEvent(NODE, ActionType.ADD)]
 
     def pre_filter(self, state: CycleState, pod: Pod,
                    nodes: Sequence[NodeInfo]) -> tuple[PreFilterResult | None, Status]:

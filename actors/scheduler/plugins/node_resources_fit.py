@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..framework import (SUCCESS, Code, CycleState, NodeInfo, Pod, PreFilterResult, Status,
                          new_status)
+from ..framework import NODE, POD, ActionType, ClusterEvent
 from ..resources import CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resource, pod_resource
 from .least_allocated import STRATEGY as LEAST_ALLOCATED
 from .least_allocated import least_resource_scorer
@@ -87,6 +88,11 @@ def fits(pod: Pod, node_info: NodeInfo) -> list[InsufficientResource]:
 
 class Fit:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        """An assigned pod going away frees resources; a new or bigger node offers some."""
+        return [ClusterEvent(POD, ActionType.DELETE),
+                ClusterEvent(NODE, ActionType.ADD | ActionType.UPDATE_NODE_ALLOCATABLE)]
 
     def __init__(self, args: Mapping[str, Any] | None = None) -> None:
         args = args or {}

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from .. import helpers
 from ..framework import SUCCESS, Code, CycleState, NodeInfo, Pod, Status, as_status, new_status
+from ..framework import NODE, ActionType, ClusterEvent
 
 NAME = "NodeUnschedulable"
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
@@ -24,6 +25,10 @@ def fits(pod: Pod, node: Mapping[str, Any]) -> bool:
 
 class NodeUnschedulable:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        """Uncordoning is reported as a taint change (NodeSpecUnschedulableChange)."""
+        return [ClusterEvent(NODE, ActionType.ADD | ActionType.UPDATE_NODE_TAINT)]
 
     def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
         if node_info.node is None:

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from .. import helpers
 from ..framework import (MAX_NODE_SCORE, SUCCESS, Code, CycleState, NodeInfo, NodeScore, Pod, Status,
                          as_status, default_normalize_score, new_status)
+from ..framework import NODE, ActionType, ClusterEvent
 
 NAME = "TaintToleration"
 ERR_REASON_NOT_MATCH = "node(s) had untolerated taint(s)"
@@ -45,6 +46,9 @@ def count_intolerable_prefer_no_schedule(taints: Sequence[Mapping[str, Any]],
 
 class TaintToleration:
     name = NAME
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent(NODE, ActionType.ADD | ActionType.UPDATE_NODE_TAINT)]
 
     def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
         if node_info.node is None:

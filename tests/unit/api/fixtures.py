@@ -55,6 +55,8 @@ _BASE: dict[str, Obj] = {
                   "metadata": {"name": "web", "namespace": "default"},
                   "subsets": [{"addresses": [{"ip": "10.244.1.5"}],
                                "ports": [{"port": 80}]}]},
+    "PriorityClass": {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                      "metadata": {"name": "high"}, "value": 1000, "description": "important"},
 }
 
 

@@ -42,7 +42,8 @@ def test_lookup_unknown(name: str) -> None:
 
 def test_infos() -> None:
     assert set(RESOURCES) == {"namespaces", "nodes", "pods", "leases", "events", "replicasets",
-                              "deployments", "configmaps", "secrets", "services", "endpoints"}
+                              "deployments", "configmaps", "secrets", "services", "endpoints",
+                              "priorityclasses"}
     d = for_kind("Deployment")
     assert (d.api_version, d.group_resource, d.group_kind, d.list_kind) == (
         "apps/v1", "deployments.apps", "Deployment.apps", "DeploymentList")

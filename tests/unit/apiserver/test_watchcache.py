@@ -281,3 +281,27 @@ def test_caches_start_once_per_resource() -> None:
         assert a is b and list(caches.caches) == ["pods"]
         await caches.stop()
     run(body())
+
+
+def test_writes_of_one_txn_share_a_revision_and_all_reach_the_cache() -> None:
+    """The store client batches writes into one Txn: its events share a revision, and
+    every one of them must be cached and delivered, not only the first."""
+    from actors.apiserver.storage import PUT, WatchEvent
+
+    async def go() -> None:
+        kv = MemoryKV()
+        c = await started(kv)
+        w = await c.watch("default")
+        base = c.rv
+        for name in ("a", "b", "c"):
+            p = pod(name)
+            key = strategy.key(PODS, "default", name)
+            c.process(WatchEvent(PUT, key, strategy.encode(p), None, base + 1))
+        assert sorted(c.objects) == [strategy.key(PODS, "default", n) for n in "abc"]
+        assert seen(w) == [("ADDED", n, str(base + 1)) for n in "abc"]
+        # a resumed stream re-sending an older revision is still ignored
+        c.process(WatchEvent(PUT, strategy.key(PODS, "default", "z"), strategy.encode(pod("z")),
+                             None, base))
+        assert strategy.key(PODS, "default", "z") not in c.objects
+
+    run(go())

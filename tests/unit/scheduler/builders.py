@@ -48,6 +48,15 @@ class PodBuilder:
         self.pod["metadata"].setdefault("labels", {})[k] = v
         return self
 
+    def annotation(self, k: str, v: str) -> "PodBuilder":
+        self.pod["metadata"].setdefault("annotations", {})[k] = v
+        return self
+
+    def image(self, image: str, container: int = 0) -> "PodBuilder":
+        """The image of a container (by index; the first by default)."""
+        self._spec["containers"][container]["image"] = image
+        return self
+
     def req(self, **kw: Any) -> "PodBuilder":
         """Requests of the first container (cpu=, memory=, ephemeral_storage=, **{"x/y": ...})."""
         self._spec["containers"][0].setdefault("resources", {}).setdefault("requests", {}).update(_resources(kw))
@@ -116,6 +125,27 @@ class PodBuilder:
         self._spec["priority"] = p
         return self
 
+    def preemption_policy(self, policy: str) -> "PodBuilder":
+        self._spec["preemptionPolicy"] = policy
+        return self
+
+    def start_time(self, ts: str) -> "PodBuilder":
+        """status.startTime (RFC 3339)."""
+        self.pod["status"]["startTime"] = ts
+        return self
+
+    def nominated(self, node: str) -> "PodBuilder":
+        """status.nominatedNodeName."""
+        self.pod["status"]["nominatedNodeName"] = node
+        return self
+
+    def pod_condition(self, type_: str, status: str, reason: str = "") -> "PodBuilder":
+        c = {"type": type_, "status": status}
+        if reason:
+            c["reason"] = reason
+        self.pod["status"].setdefault("conditions", []).append(c)
+        return self
+
     def scheduler(self, name: str) -> "PodBuilder":
         self._spec["schedulerName"] = name
         return self
@@ -130,6 +160,56 @@ class PodBuilder:
 
     def phase(self, phase: str) -> "PodBuilder":
         self.pod["status"]["phase"] = phase
+        return self
+
+    def owner(self, kind: str, name: str, uid: str = "", api_version: str = "",
+              controller: bool = True) -> "PodBuilder":
+        """A (controller) ownerReference; apiVersion defaults to v1 / apps/v1 by kind."""
+        ref = {"apiVersion": api_version or ("v1" if kind == "ReplicationController" else "apps/v1"),
+               "kind": kind, "name": name, "uid": uid or f"uid-{kind}-{name}", "controller": controller}
+        self.pod["metadata"].setdefault("ownerReferences", []).append(ref)
+        return self
+
+    def _pod_affinity(self, kind: str, field: str, item: dict[str, Any]) -> "PodBuilder":
+        aff = self._spec.setdefault("affinity", {}).setdefault(kind, {})
+        aff.setdefault(field, []).append(item)
+        return self
+
+    def pod_affinity(self, topology_key: str, selector: dict[str, Any] | None, **kw: Any) -> "PodBuilder":
+        """A required podAffinity term (kw: namespaces=, namespace_selector=, match_label_keys=, ...)."""
+        return self._pod_affinity("podAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                                  affinity_term(topology_key, selector, **kw))
+
+    def pod_anti_affinity(self, topology_key: str, selector: dict[str, Any] | None, **kw: Any) -> "PodBuilder":
+        return self._pod_affinity("podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                                  affinity_term(topology_key, selector, **kw))
+
+    def preferred_pod_affinity(self, weight: int, topology_key: str, selector: dict[str, Any] | None,
+                               **kw: Any) -> "PodBuilder":
+        return self._pod_affinity("podAffinity", "preferredDuringSchedulingIgnoredDuringExecution",
+                                  {"weight": weight, "podAffinityTerm": affinity_term(topology_key, selector, **kw)})
+
+    def preferred_pod_anti_affinity(self, weight: int, topology_key: str, selector: dict[str, Any] | None,
+                                    **kw: Any) -> "PodBuilder":
+        return self._pod_affinity("podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution",
+                                  {"weight": weight, "podAffinityTerm": affinity_term(topology_key, selector, **kw)})
+
+    def spread(self, max_skew: int, topology_key: str, selector: dict[str, Any] | None,
+               when: str = "DoNotSchedule", min_domains: int | None = None, node_affinity_policy: str = "",
+               node_taints_policy: str = "", match_label_keys: list[str] | None = None) -> "PodBuilder":
+        """A topologySpreadConstraint (upstream st.SpreadConstraint)."""
+        c: dict[str, Any] = {"maxSkew": max_skew, "topologyKey": topology_key, "whenUnsatisfiable": when}
+        if selector is not None:
+            c["labelSelector"] = selector
+        if min_domains is not None:
+            c["minDomains"] = min_domains
+        if node_affinity_policy:
+            c["nodeAffinityPolicy"] = node_affinity_policy
+        if node_taints_policy:
+            c["nodeTaintsPolicy"] = node_taints_policy
+        if match_label_keys:
+            c["matchLabelKeys"] = match_label_keys
+        self._spec.setdefault("topologySpreadConstraints", []).append(c)
         return self
 
     def obj(self) -> dict[str, Any]:
@@ -182,6 +262,11 @@ class NodeBuilder:
         self.node["spec"]["unschedulable"] = True
         return self
 
+    def image(self, size_bytes: int, *names: str) -> "NodeBuilder":
+        """One entry of status.images (names as the kubelet reports them)."""
+        self.node["status"].setdefault("images", []).append({"names": list(names), "sizeBytes": size_bytes})
+        return self
+
     def condition(self, type_: str, status: str, heartbeat: str = "") -> "NodeBuilder":
         conds = [c for c in self.node["status"]["conditions"] if c["type"] != type_]
         c = {"type": type_, "status": status}
@@ -220,3 +305,31 @@ def term(*exprs: dict[str, Any], fields: list[dict[str, Any]] | None = None) -> 
 
 def name_in(*names: str) -> dict[str, Any]:
     return {"key": "metadata.name", "operator": "In", "values": list(names)}
+
+
+def sel(*exprs: dict[str, Any], **match_labels: str) -> dict[str, Any]:
+    """A metav1.LabelSelector: sel(app="web"), sel(expr("tier", "In", "a", "b"))."""
+    s: dict[str, Any] = {}
+    if match_labels:
+        s["matchLabels"] = dict(match_labels)
+    if exprs:
+        s["matchExpressions"] = list(exprs)
+    return s
+
+
+def affinity_term(topology_key: str, selector: dict[str, Any] | None, namespaces: list[str] | None = None,
+                  namespace_selector: dict[str, Any] | None = None, match_label_keys: list[str] | None = None,
+                  mismatch_label_keys: list[str] | None = None) -> dict[str, Any]:
+    """A v1.PodAffinityTerm."""
+    t: dict[str, Any] = {"topologyKey": topology_key}
+    if selector is not None:
+        t["labelSelector"] = selector
+    if namespaces is not None:
+        t["namespaces"] = namespaces
+    if namespace_selector is not None:
+        t["namespaceSelector"] = namespace_selector
+    if match_label_keys:
+        t["matchLabelKeys"] = match_label_keys
+    if mismatch_label_keys:
+        t["mismatchLabelKeys"] = mismatch_label_keys
+    return t

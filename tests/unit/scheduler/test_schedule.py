@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import Counter
 from typing import Any, Sequence
@@ -11,7 +12,8 @@ import pytest
 from actors.scheduler.framework import (Code, CycleState, Framework, NodeInfo, Pod, Snapshot, Status,
                                         new_status)
 from actors.scheduler.registry import default_profile, new_framework
-from actors.scheduler.schedule import FitError, NoNodesAvailableError, SchedulingError, schedule_one
+from actors.scheduler.schedule import (FitError, NodeSearch, NoNodesAvailableError, SchedulingError,
+                                       num_feasible_nodes_to_find, schedule_one)
 
 from .builders import expr, make_node, make_pod, name_in, term
 
@@ -219,3 +221,153 @@ def test_profile_without_score_plugins_scores_one() -> None:
 def test_unknown_plugin() -> None:
     with pytest.raises(KeyError):
         new_framework(plugins=[("VolumeBinding", 0)])
+
+
+# ---- percentageOfNodesToScore -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("percentage,num_nodes,want", [
+    pytest.param(0, 50, 50, id="below-100-nodes-all"),
+    pytest.param(30, 99, 99, id="below-100-nodes-all-whatever-the-percentage"),
+    pytest.param(0, 100, 100, id="adaptive-50pct-but-at-least-100"),
+    pytest.param(0, 1000, 420, id="adaptive-1000-nodes-42pct"),
+    pytest.param(0, 2000, 680, id="adaptive-2000-nodes-34pct"),
+    pytest.param(0, 5000, 500, id="adaptive-5000-nodes-10pct"),
+    pytest.param(0, 6000, 300, id="adaptive-floor-5pct"),
+    pytest.param(30, 1000, 300, id="configured"),
+    pytest.param(1, 1000, 100, id="configured-but-at-least-100"),
+    pytest.param(100, 5000, 5000, id="everything"),
+])
+def test_num_feasible_nodes_to_find(percentage: int, num_nodes: int, want: int) -> None:
+    assert num_feasible_nodes_to_find(percentage, num_nodes) == want
+
+
+@functools.lru_cache(maxsize=None)
+def many(n: int, prefix: str = "n", cpu: str = "2") -> list[dict[str, Any]]:
+    """n nodes (shared between tests: never modified)."""
+    return [node(f"{prefix}{i:04d}", cpu=cpu).obj() for i in range(n)]
+
+
+def scored_names(r: Any) -> list[str]:
+    return [s.name for s in r.scores]
+
+
+def test_filter_pass_stops_early_and_rotates() -> None:
+    snap = Snapshot.of(many(1000))
+    search = NodeSearch()
+    profile = default_profile()
+    r = schedule_one(make_pod().obj(), snap, profile, random.Random(0), search=search)
+    assert (r.evaluated_nodes, r.feasible_nodes, r.num_all_nodes) == (420, 420, 1000)
+    assert scored_names(r)[0] == "n0000" and scored_names(r)[-1] == "n0419"
+    assert search.next_start_node_index == 420
+    r = schedule_one(make_pod().obj(), snap, profile, random.Random(0), search=search)
+    assert scored_names(r)[0] == "n0420" and scored_names(r)[-1] == "n0839"
+    r = schedule_one(make_pod().obj(), snap, profile, random.Random(0), search=search)
+    # wraps around: 840..999 then 0..259
+    assert scored_names(r)[:1] == ["n0840"] and scored_names(r)[-1] == "n0259"
+    assert search.next_start_node_index == 260
+
+
+def test_rejected_nodes_count_as_processed() -> None:
+    # every other node is too small: finding 100 feasible nodes takes 200 (n000 .. n199)
+    nodes = [node(f"n{i:03d}", cpu="2" if i % 2 else "500m").obj() for i in range(400)]
+    search = NodeSearch(percentage_of_nodes_to_score=10)
+    r = schedule_one(make_pod().req(cpu="1").obj(), Snapshot.of(nodes), default_profile(), random.Random(0),
+                     search=search)
+    assert (r.evaluated_nodes, r.feasible_nodes) == (200, 100)
+    assert r.diagnosis is not None and len(r.diagnosis.node_to_status) == 100
+    assert scored_names(r)[-1] == "n199" and search.next_start_node_index == 200
+
+
+def test_no_fit_evaluates_every_node() -> None:
+    snap = Snapshot.of(many(300, cpu="500m"))
+    search = NodeSearch(next_start_node_index=123, percentage_of_nodes_to_score=5)
+    r = schedule_one(make_pod().req(cpu="1").obj(), snap, default_profile(), random.Random(0), search=search)
+    assert str(r.error) == "0/300 nodes are available: 300 Insufficient cpu."
+    assert r.evaluated_nodes == 300
+    assert search.next_start_node_index == 123  # all 300 processed: back where it started
+
+
+def test_profile_percentage_overrides_the_global_one() -> None:
+    snap = Snapshot.of(many(1000))
+    profile = default_profile()
+    profile.percentage_of_nodes_to_score = 20
+    r = schedule_one(make_pod().obj(), snap, profile, random.Random(0),
+                     search=NodeSearch(percentage_of_nodes_to_score=50))
+    assert r.feasible_nodes == 200
+    profile.percentage_of_nodes_to_score = None
+    r = schedule_one(make_pod().obj(), snap, profile, random.Random(0),
+                     search=NodeSearch(percentage_of_nodes_to_score=50))
+    assert r.feasible_nodes == 500
+
+
+def test_prefilter_narrowed_nodes_are_the_ones_counted() -> None:
+    names = [f"n{i:04d}" for i in range(0, 1000, 5)]  # 200 candidates of 1000: 100 wanted (49 %, min 100)
+    pod = make_pod().required_terms(*[term(fields=[name_in(n)]) for n in names]).obj()
+    r = schedule_one(pod, Snapshot.of(many(1000)), default_profile(), random.Random(0), search=NodeSearch())
+    assert (r.evaluated_nodes, r.feasible_nodes) == (100, 100)
+    assert r.diagnosis is not None and r.diagnosis.absent_nodes == 800
+
+
+def test_without_filter_plugins_takes_the_next_nodes() -> None:
+    profile = new_framework(plugins=[("NodeResourcesFit", 0)])
+    profile.filter_plugins = []
+    search = NodeSearch(next_start_node_index=950, percentage_of_nodes_to_score=10)
+    r = schedule_one(make_pod().obj(), Snapshot.of(many(1000)), profile, random.Random(0), search=search)
+    assert r.feasible_nodes == 100 and scored_names(r)[0] == "n0950" and scored_names(r)[-1] == "n0049"
+
+
+# ---- latency metrics ------------------------------------------------------------------------
+
+
+class FakeTimer:
+    """Every read advances 1 ms."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+def test_plugin_metrics_are_sampled_one_cycle_in_ten() -> None:
+    profile = default_profile()
+    assert [profile.should_record_plugin_metrics() for _ in range(21)] == \
+        [True] + [False] * 9 + [True] + [False] * 9 + [True]
+
+
+def test_extension_point_and_plugin_durations() -> None:
+    profile = new_framework(plugins=[("NodeName", 0), ("NodeResourcesFit", 1)])
+    profile.timer = FakeTimer()
+    profile.plugin_metrics_sample_percent = 100
+    snap = Snapshot.of([node("n1").obj(), node("n2").obj(), node("n3").obj()])
+    for _ in range(2):
+        assert schedule_one(make_pod().obj(), snap, profile, random.Random(0)).error is None
+    r = schedule_one(make_pod().req(cpu="8").obj(), snap, profile, random.Random(0))
+    assert isinstance(r.error, FitError)
+    m = profile.metrics()
+    ext = m["extension_point_duration_seconds"]
+    assert {p: {s: h["count"] for s, h in v.items()} for p, v in ext.items()} == {
+        "PreFilter": {"Success": 3}, "Filter": {"Success": 2, "Unschedulable": 1},
+        "PreScore": {"Success": 2}, "Score": {"Success": 2}}
+    plugins = m["plugin_execution_duration_seconds"]
+    # one observation per cycle: the sum over the 3 nodes, 1 ms per call
+    assert plugins["NodeName"]["Filter"]["count"] == 3
+    assert plugins["NodeName"]["Filter"]["sum"] == pytest.approx(0.009)
+    assert plugins["NodeResourcesFit"]["Score"]["count"] == 2
+    assert plugins["NodeResourcesFit"]["PreFilter"]["sum"] == pytest.approx(0.003)
+    h = plugins["NodeName"]["Filter"]
+    assert (h["buckets"]["0.00291929"], h["buckets"]["0.00437894"], h["buckets"]["+Inf"]) == (0, 3, 3)
+    assert {k: v["count"] for k, v in m["scheduling_attempt_duration_seconds"].items()} == \
+        {"scheduled": 2, "unschedulable": 1}
+    assert r.duration > 0
+
+
+def test_unsampled_cycles_time_no_plugin() -> None:
+    profile = new_framework(plugins=[("NodeName", 0)])
+    profile.plugin_metrics_sample_percent = 0
+    schedule_one(make_pod().obj(), Snapshot.of([node("n1").obj(), node("n2").obj()]), profile, random.Random(0))
+    m = profile.metrics()
+    assert m["plugin_execution_duration_seconds"] == {}
+    assert m["extension_point_duration_seconds"]["Filter"]["Success"]["count"] == 1

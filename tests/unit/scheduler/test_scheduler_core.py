@@ -79,7 +79,8 @@ def test_unschedulable_pod(sched: Scheduler, clock: FakeClock) -> None:
     sched.on_pod_add(pod)
     cycle = sched.schedule_next()
     assert cycle is not None and cycle.bind is None
-    msg = "0/1 nodes are available: 1 Insufficient cpu."
+    msg = ("0/1 nodes are available: 1 Insufficient cpu. "
+           "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
     assert cycle.message == msg
     event, patch = cycle.calls
     assert (event.verb, event.resource, event.body["type"], event.body["reason"], event.body["message"]) == \

@@ -68,7 +68,8 @@ def test_schedules_binds_and_reports() -> None:
                 return next((x for x in (p.get("status") or {}).get("conditions") or []
                              if x["type"] == "PodScheduled"), None)
             cond = await eventually(scheduled_condition)
-            msg = "0/1 nodes are available: 1 Insufficient cpu."
+            msg = ("0/1 nodes are available: 1 Insufficient cpu. "
+                   "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
             assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable", msg)
             fev = (await eventually(lambda: events_of("big")))[0]
             assert (fev["type"], fev["reason"], fev["message"]) == ("Warning", "FailedScheduling", msg)
