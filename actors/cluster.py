@@ -297,7 +297,7 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
     progress("scheduler, controller-manager")
     rayutil.start_actor(SchedulerActor, "scheduler", {
         "apiserver": state.apiserver, "scheduler_name": "default-scheduler",
-        "time_scale": cfg.time_scale}, namespace=ns)
+        "scheduler_config": cfg.scheduler or None, "time_scale": cfg.time_scale}, namespace=ns)
     state.actors["scheduler"] = "scheduler"
     rayutil.start_actor(ControllerManagerActor, "controller-manager", {
         "apiserver": state.apiserver, "seed": int(time.time()),

@@ -295,7 +295,15 @@ def parse(doc: Any, source: str = "cluster.yaml") -> ClusterConfig:
         if not isinstance(sched, dict):
             bad("scheduler", sched, "must be a mapping (a KubeSchedulerConfiguration)")
         else:
-            cfg.scheduler = sched
+            from actors.scheduler.config import ConfigError as SchedulerConfigError
+            from actors.scheduler.config import build_frameworks, parse_config
+
+            try:
+                build_frameworks(parse_config(sched))
+                cfg.scheduler = sched
+            except SchedulerConfigError as e:
+                errs.extend(f"scheduler.{m}" if not m.startswith(":") else f"scheduler{m}"
+                            for m in e.messages())
 
     reg = (doc.get("registry") or {}).get("images") if isinstance(doc.get("registry"), dict) \
         else None

@@ -55,7 +55,7 @@ from .events import (EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, REASON_SCHEDULER_ERR
                      ApiCall, EventRecorder, pod_scheduled_false_patch, truncate_message)
 from .decision import decision_record
 from .framework import Framework, plugin_events
-from .queue import (ASSIGNED_POD_DELETE, BACKOFF_FLUSH_PERIOD, NODE_ADD,
+from .queue import (ASSIGNED_POD_ADD, ASSIGNED_POD_DELETE, ASSIGNED_POD_UPDATE, BACKOFF_FLUSH_PERIOD, NODE_ADD,
                     UNSCHEDULABLE_FLUSH_PERIOD, QueuedPodInfo, SchedulingQueue, node_update_event)
 from .registry import DEFAULT_SCHEDULER_NAME, default_profile
 from .schedule import FitError, NodeSearch, ScheduleResult, schedule_one
@@ -176,6 +176,9 @@ class Scheduler:
                 self.cache.add_pod(pod)
             except CacheError as e:
                 log.warning("%s", e)
+            # AssignedPodAdded: a pod waiting for an affinity partner or a spread domain to
+            # fill may fit now (only pods rejected by plugins registering Pod/Add move)
+            self.queue.move_all_to_active_or_backoff_queue(ASSIGNED_POD_ADD)
         elif self._queueable(pod):
             self.pending[helpers.pod_key(pod)] = pod
             self.queue.add(pod)
@@ -191,8 +194,11 @@ class Scheduler:
                 if was_cached and not self.cache.is_assumed_pod(new):
                     assert old is not None
                     self.cache.update_pod(old, new)
+                    if helpers.meta(old).get("labels") != helpers.meta(new).get("labels"):
+                        self.queue.move_all_to_active_or_backoff_queue(ASSIGNED_POD_UPDATE)
                 else:
                     self.cache.add_pod(new)  # confirms an assumed pod
+                    self.queue.move_all_to_active_or_backoff_queue(ASSIGNED_POD_ADD)
             except CacheError as e:
                 log.warning("%s", e)
         elif self._queueable(new):

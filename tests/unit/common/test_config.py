@@ -56,6 +56,14 @@ def _base(**over: Any) -> dict[str, Any]:
     pytest.param(_base(nodes=[]), "nodes: Required value", id="no-nodes"),
     pytest.param(_base(extra=1), 'extra: Unsupported value: "extra"', id="unknown-field"),
     pytest.param(_base(name="Bad Name"), 'name: Invalid value: "Bad Name"', id="bad-name"),
+    pytest.param(_base(nodePools=[{"name": "hollow", "count": 0}]),
+                 'nodePools[0].count: Invalid value: 0', id="pool-count"),
+    pytest.param(_base(nodePools=[{"name": "n", "count": 2}], nodes=[{"name": "n-1"}]),
+                 'nodePools[0].name: Duplicate value: "n": node n-1 already exists',
+                 id="pool-node-name-clash"),
+    pytest.param(_base(scheduler={"profiles": [{"plugins": {"score": {"enabled": [{"name": "Foo"}]}}}]}),
+                 'scheduler.profiles[0].plugins.score.enabled[0].name: Invalid value: "Foo": '
+                 'plugin not registered', id="scheduler-unknown-plugin"),
 ])
 def test_bad_config_names_field_and_value(doc: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as ei:
@@ -92,3 +100,21 @@ def test_bad_durations(text: Any) -> None:
 
 def test_round_trip_of_shipped_file_is_valid_yaml() -> None:
     assert isinstance(yaml.safe_load((ROOT / "cluster.yaml").read_text()), dict)
+
+
+def test_node_pools_name_zone_and_split_hollow_nodes() -> None:
+    cfg = parse(_base(nodes=None, nodePools=[{"name": "hollow", "count": 5, "nodesPerActor": 2,
+                                              "zones": ["a", "b"],
+                                              "capacity": {"cpu": "8"}}]))
+    pool = cfg.node_pools[0]
+    assert pool.node_names() == [f"hollow-{i}" for i in range(5)]
+    assert [(a, list(r)) for a, r in pool.actors()] == [
+        ("pool-hollow-0", [0, 1]), ("pool-hollow-1", [2, 3]), ("pool-hollow-2", [4])]
+    n3 = pool.node(3)
+    assert n3.labels["topology.kubernetes.io/zone"] == "b"
+    assert n3.capacity["cpu"] == "8" and n3.capacity["pods"] == "110"
+
+
+def test_scheduler_section_is_kept_for_the_scheduler() -> None:
+    cfg = parse(_base(scheduler={"percentageOfNodesToScore": 20}))
+    assert cfg.scheduler == {"percentageOfNodesToScore": 20}

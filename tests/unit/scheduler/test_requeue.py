@@ -16,7 +16,7 @@ from actors.scheduler.queue import (ASSIGNED_POD_DELETE, NODE_ADD, UNSCHEDULABLE
 from actors.scheduler.registry import default_profile
 from actors.scheduler.scheduler import Scheduler
 
-from .builders import make_node, make_pod
+from .builders import make_node, make_pod, sel
 
 
 def queue_with_default_profile(clock: FakeClock) -> SchedulingQueue:
@@ -145,3 +145,28 @@ def test_node_changes_move_only_the_pods_they_can_help() -> None:
     bigger = node(cpu="4", disk="ssd")
     sched.on_node_update(relabeled, bigger)
     assert where(cpu_pod) == "Active"
+
+
+def test_an_assigned_pod_arriving_moves_a_pod_waiting_for_its_affinity_partner() -> None:
+    """AssignedPodAdded: a pod whose required pod affinity had no partner waits in
+    unschedulablePods until a matching pod lands on a node, then is retried (not after
+    the 5-minute flush); a pod waiting for resources does not move on it."""
+    clock = FakeClock()
+    sched = Scheduler(clock, random.Random(0))
+    sched.on_node_add(make_node().name("n1").label("kubernetes.io/hostname", "n1")
+                      .cap(cpu="1", memory="4Gi", pods=110).obj())
+    web = make_pod().name("web").uid("u-web").pod_affinity(
+        "kubernetes.io/hostname", sel(app="db")).obj()
+    big = make_pod().name("big").uid("u-big").req(cpu="2").obj()
+    for p in (web, big):
+        sched.on_pod_add(p)
+        cycle = sched.schedule_next()
+        assert cycle is not None and cycle.bind is None
+    assert sched.queue.get(web)[0] == UNSCHEDULABLE_Q  # type: ignore[index]
+    clock.advance(60)  # past any backoff
+    db = make_pod().name("db").uid("u-db").label("app", "db").node("n1").obj()
+    sched.on_pod_add(db)
+    assert sched.queue.get(web)[0] == "Active"  # type: ignore[index]
+    assert sched.queue.get(big)[0] == UNSCHEDULABLE_Q  # type: ignore[index]
+    cycle = sched.schedule_next()
+    assert cycle is not None and cycle.bind is not None and cycle.bind.node == "n1"
