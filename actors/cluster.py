@@ -376,7 +376,7 @@ def wait_nodes_ready(apiserver: str, names: list[str], timeout: float,
         deadline = time.monotonic() + timeout
         while True:
             try:
-                items = c.list("nodes").get("items", [])
+                items = c.list_all("nodes").get("items", [])
             except Exception:
                 items = []
             ready = {n["metadata"]["name"] for n in items if node_ready(n)}

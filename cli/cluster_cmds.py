@@ -123,7 +123,7 @@ def _collect(state: Any) -> dict[str, Any]:
     try:
         c = SyncAPIClient(state.apiserver)
         try:
-            for n in c.list("nodes").get("items", []):
+            for n in c.list_all("nodes").get("items", []):
                 nodes.append({"name": n["metadata"]["name"],
                               "ready": cluster.node_ready(n),
                               "unschedulable": bool((n.get("spec") or {}).get("unschedulable"))})

@@ -309,8 +309,9 @@ def _complete(info: Any, obj: Obj) -> Obj:
 
 def _list(ctx: Ctx, info: Any, ns: str | None, label_selector: str = "",
           field_selector: str = "") -> tuple[list[Obj], str]:
-    lst = ctx.client.list(info.plural, namespace=ns, label_selector=label_selector or "",
-                          field_selector=field_selector or "")
+    # in chunks of 500, as kubectl's --chunk-size default
+    lst = ctx.client.list_all(info.plural, namespace=ns, label_selector=label_selector or "",
+                              field_selector=field_selector or "")
     items = [_complete(info, o) for o in (lst.get("items") or [])]
     rv = str((lst.get("metadata") or {}).get("resourceVersion", ""))
     return items, rv

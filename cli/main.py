@@ -48,6 +48,24 @@ def _cmd_bench_failover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_schedule(args: argparse.Namespace) -> int:
+    from actors.bench_schedule import bench_schedule
+
+    for flag, v, low in (("--nodes", args.nodes, 1), ("--pods", args.pods, 1), ("--runs", args.runs, 1),
+                         ("--nodes-per-actor", args.nodes_per_actor or 1, 1)):
+        if v < low:
+            print(f"error: {flag} must be at least {low}", file=sys.stderr)
+            return 1
+    if (args.rate is not None and args.rate <= 0) or args.time_scale <= 0:
+        print("error: --rate and --time-scale must be greater than 0", file=sys.stderr)
+        return 1
+    report = bench_schedule(nodes=args.nodes, pods=args.pods, workload=args.workload, rate=args.rate,
+                            runs=args.runs, nodes_per_actor=args.nodes_per_actor, cluster=args.cluster,
+                            time_scale=args.time_scale, out_dir=args.out, plot=not args.no_plot,
+                            address=args.address)
+    return 0 if all(r.get("bound") == r.get("pods") for r in report.get("runs_detail") or []) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu", description="A Kubernetes cluster emulator "
                                 "whose components are Ray actors speaking gRPC.")
@@ -95,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--runs", type=int, default=1)
     bf.add_argument("--out", default="bench-out")
     bf.set_defaults(func=_cmd_bench_failover)
+    bsc = bsub.add_parser("schedule", help="scheduling throughput and latency on hollow nodes, "
+                          "against the scheduler core in-process and upstream's 680 pods/s")
+    bsc.add_argument("--nodes", type=int, default=500, help="hollow nodes (cpu 4, memory 32Gi, pods 110)")
+    bsc.add_argument("--pods", type=int, default=1000, help="measured pods per run")
+    bsc.add_argument("--workload", default="basic",
+                     choices=("basic", "spread", "affinity", "preemption", "churn"))
+    bsc.add_argument("--rate", type=float, default=None,
+                     help="create pods at this many per second (default: as fast as possible; churn: 20)")
+    bsc.add_argument("--runs", type=int, default=3, help="runs; every headline figure is their median")
+    bsc.add_argument("--nodes-per-actor", type=int, default=None, help="hollow nodes per pool actor")
+    bsc.add_argument("--cluster", default=None, help="use this running cluster instead of launching one")
+    bsc.add_argument("--address", default=None, help="launch on this Ray runtime (default: a private one)")
+    bsc.add_argument("--time-scale", type=float, default=1.0)
+    bsc.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
+    bsc.add_argument("--no-plot", action="store_true")
+    bsc.set_defaults(func=_cmd_bench_schedule)
     return p
 
 

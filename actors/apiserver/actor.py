@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "bookmark_interval": 60.0,
     "watch_window": 1000,
     "time_scale": 1.0,
+    # group commit: a write waits this long for others to share its raft entry
+    "store_batch_linger": 0.02,
 }
 
 
@@ -72,7 +74,7 @@ class ApiServer:
         eps = list(self.config["etcd_endpoints"])
         if not eps:
             raise ValueError("apiserver: etcd_endpoints: Required value")
-        return EtcdKV(eps)
+        return EtcdKV(eps, batch_linger=float(self.config["store_batch_linger"]))
 
     async def start(self, *, bootstrap_timeout: float = 60.0) -> str:
         cfg = self.config

@@ -140,6 +140,26 @@ class APIClient:
         r = await self._call(lambda t: self.stub.List(req, timeout=t), write=False)
         return json.loads(r.body)  # type: ignore[no-any-return]
 
+    async def list_all(self, resource: str, namespace: str | None = None,
+                       label_selector: str = "", field_selector: str = "",
+                       chunk_size: int = 500) -> dict[str, Any]:
+        """Every item, fetched in chunks of `chunk_size` (kubectl's --chunk-size
+        default): one list at the first chunk's resourceVersion, however many objects
+        there are (a single response is capped by the message size)."""
+        items: list[Any] = []
+        cont = ""
+        while True:
+            page = await self.list(resource, namespace, label_selector, field_selector,
+                                   limit=chunk_size, continue_=cont)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            cont = meta.get("continue") or ""
+            if not cont:
+                page["items"] = items
+                meta.pop("continue", None)
+                meta.pop("remainingItemCount", None)
+                return page
+
     async def update(self, resource: str, obj: dict[str, Any], subresource: str = "",
                      namespace: str | None = None) -> dict[str, Any]:
         m = obj.get("metadata") or {}

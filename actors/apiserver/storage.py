@@ -446,7 +446,10 @@ class TxnBatcher:
     A write arriving while nothing is in flight goes out alone and at once, so an idle
     store sees exactly the single-key Txns it saw before; under load (thousands of
     lease renewals and pod status writes a second) the store applies up to
-    `max_ops` (100) writes (and 1 MiB) per entry. Each nested Txn keeps its own compare, success and
+    `max_ops` (100) writes (and 1 MiB) per entry. With `linger` > 0 the first write
+    of a burst waits that long for company (the apiserver uses a few milliseconds:
+    thousands of lease renewals a second then cost tens of raft entries, not
+    hundreds). Each nested Txn keeps its own compare, success and
     failure ops, so its outcome is the same as if it had been sent alone; writes in one
     batch share a revision, as etcd gives the writes of one Txn. Two writes to the same
     key never share a batch (etcd refuses duplicate keys in one Txn): the later one
@@ -456,8 +459,9 @@ class TxnBatcher:
     """
 
     def __init__(self, send: Callable[[Any], Awaitable[Any]], max_ops: int = 100,
-                 max_bytes: int = 1 << 20) -> None:
+                 max_bytes: int = 1 << 20, linger: float = 0.0) -> None:
         self._send = send
+        self.linger = linger
         # etcd's --max-txn-ops (128) bounds the outer Txn's op count plus each nested
         # Txn's op count (1 here): at most 127 writes per batch
         self.max_ops = max_ops
@@ -498,6 +502,8 @@ class TxnBatcher:
 
         try:
             while self._pending:
+                if self.linger > 0 and len(self._pending) < self.max_ops:
+                    await asyncio.sleep(self.linger)  # let a burst gather into one entry
                 batch = self._take()
                 if not batch:
                     continue
@@ -548,7 +554,8 @@ class TxnBatcher:
 class EtcdKV(KV):
     """The KV over an etcd v3 cluster (the kubemu store): Txn-based optimistic concurrency."""
 
-    def __init__(self, endpoints: Sequence[str], *, timeout: float = 10.0) -> None:
+    def __init__(self, endpoints: Sequence[str], *, timeout: float = 10.0,
+                 batch_linger: float = 0.0) -> None:
         from actors.etcd.client import EtcdClient
 
         self.endpoints = [e.replace("http://", "") for e in endpoints]
@@ -556,7 +563,7 @@ class EtcdKV(KV):
         self.timeout = timeout
         self._watch_channels: list[Any] = []
         self._watch_cur = 0
-        self._batcher = TxnBatcher(self.client.txn)
+        self._batcher = TxnBatcher(self.client.txn, linger=batch_linger)
 
     def _watch_channel(self, member: int) -> Any:
         from actors.common import grpcutil

@@ -57,11 +57,20 @@ class Kubelet:
 
     def __init__(self, cfg: NodeConfig, client: Any, clock: Clock | None = None,
                  rng: random.Random | None = None, *, pods: Informer | None = None,
-                 nodes: Informer | None = None) -> None:
+                 nodes: Informer | None = None, event_client: Any = None,
+                 register_with_status: bool = False) -> None:
         """`pods` / `nodes`: informers shared by a node pool (see pool.py). With `pods`
         the owner routes this node's pod events to `_on_add/_on_update/_on_delete`;
         with `nodes` the node status loop reads the Node from it instead of a GET."""
         self.cfg = cfg
+        # a pool's kubelets send events through a client of their own (fewer calls in
+        # flight), so that thousands of start-up events do not queue ahead of the
+        # registrations and Lease renewals that keep nodes Ready
+        self.event_client = event_client if event_client is not None else client
+        # register the Node with its status (conditions included), as upstream's
+        # initialNode does: Ready with the create, one write fewer per node
+        self.register_with_status = register_with_status
+        self._registered_ready = False
         self._shared_pods = pods
         self._shared_nodes = nodes
         self.client = client
@@ -118,7 +127,7 @@ class Kubelet:
             self.last_lease_renew = self.clock.now()
         except Exception as e:
             self._error("first lease", e)
-        while not self._stopped:
+        while not self._stopped and not self._registered_ready:
             try:
                 await self._post_node_status(force=True)
                 break
@@ -160,10 +169,18 @@ class Kubelet:
             try:
                 now = self.clock.now()
                 node = build_node(self.cfg, now)
-                # conditions (Ready) come with the first status update, after the Lease
-                node["status"].pop("conditions", None)
+                if self.register_with_status:
+                    node["status"] = self.node_status.compute_status(None, now)
+                else:
+                    # conditions (Ready) come with the first status update, after the Lease
+                    node["status"].pop("conditions", None)
                 try:
                     self.node = await self.client.create("nodes", node)
+                    if self.register_with_status:
+                        self.node_status.posted(self.node, now)
+                        self._registered_ready = True
+                        for ev in self.node_status.take_events():
+                            self._record(node_ref(self.cfg.node_name), ev)
                 except APIError as e:
                     if e.code != 409:
                         raise
@@ -404,18 +421,19 @@ class Kubelet:
 
     async def _send_event(self, obj: Obj, ev: PodEvent, action: EventAction) -> None:
         try:
+            client = self.event_client
             if action.verb == "create":
-                await self.client.create("events", action.body, action.namespace)
+                await client.create("events", action.body, action.namespace)
             else:
                 try:
-                    await self.client.patch("events", action.name, action.body,
-                                            namespace=action.namespace)
+                    await client.patch("events", action.name, action.body,
+                                       namespace=action.namespace)
                 except APIError as e:
                     if e.code != 404:
                         raise
                     self.recorder.forget(action)
                     again = self.recorder.record(obj, ev)
-                    await self.client.create("events", again.body, again.namespace)
+                    await client.create("events", again.body, again.namespace)
             self.stats["events"] += 1
         except asyncio.CancelledError:
             raise

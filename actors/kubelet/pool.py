@@ -20,7 +20,10 @@ start-up). The pool's writes go through the apiserver's store client, which grou
 commits concurrent writes into one raft entry (storage.TxnBatcher), so 5000 nodes'
 lease renewals (500 a second) cost the store tens of entries a second.
 
-Registration is paced (`register_rate` nodes a second per pool, upstream kubemark
+Each node registers with its status (Ready with the create, as upstream's initialNode
+sets the conditions before registering), and events go through a second client with
+few calls in flight, so start-up events never queue ahead of registrations and
+renewals. Registration is paced (`register_rate` nodes a second per pool, upstream kubemark
 also ramps) so that a 5000-node launch does not send 5000 creates in the same
 millisecond; each node still registers, creates its Lease and posts Ready on its own.
 
@@ -61,8 +64,10 @@ class NodePool:
 
     def __init__(self, configs: list[NodeConfig], client: Any, clock: Clock | None = None,
                  rng: random.Random | None = None,
-                 register_rate: float = DEFAULT_REGISTER_RATE) -> None:
+                 register_rate: float = DEFAULT_REGISTER_RATE,
+                 event_client: Any = None) -> None:
         self.client = client
+        self.event_client = event_client
         self.clock = clock or RealClock()
         self.rng = rng or random.Random()
         self.register_rate = register_rate
@@ -74,7 +79,8 @@ class NodePool:
         self.nodes = Informer(client, "nodes")
         self.kubelets: dict[str, Kubelet] = {
             c.node_name: Kubelet(c, client, self.clock, random.Random(self.rng.random()),
-                                 pods=self.pods, nodes=self.nodes)
+                                 pods=self.pods, nodes=self.nodes, event_client=event_client,
+                                 register_with_status=True)
             for c in configs}
         self._starter: asyncio.Task[None] | None = None
         self.started_at = time.time()
@@ -99,9 +105,10 @@ class NodePool:
         for k in self.kubelets.values():
             k.client = _NoClose(k.client)
             await k.stop()
-        close = getattr(self.client, "close", None)
-        if close is not None:
-            await close()
+        for c in (self.client, self.event_client):
+            close = getattr(c, "close", None)
+            if close is not None:
+                await close()
 
     # ---- routing ------------------------------------------------------------------
 
@@ -183,7 +190,8 @@ class NodePoolActor(FaultHooks):
         self._lt = LoopThread(f"pool-{config.get('name', '')}")
         self._pool = NodePool(cfgs, APIClient(config["apiserver"], max_inflight=256),
                               register_rate=float(config.get("register_rate",
-                                                             DEFAULT_REGISTER_RATE)))
+                                                             DEFAULT_REGISTER_RATE)),
+                              event_client=APIClient(config["apiserver"], max_inflight=16))
         self._lt.run(self._pool.start(), timeout=30)
 
     def status(self, detail: bool = False) -> dict[str, Any]:

@@ -122,6 +122,10 @@ class FakeClient:
             self._terminating[key] -= 1
         return copy.deepcopy(self.store[key])
 
+    def list_all(self, resource: str, namespace: str | None = None, label_selector: str = "",
+                 field_selector: str = "", chunk_size: int = 500) -> Obj:
+        return self.list(resource, namespace, label_selector, field_selector)
+
     def list(self, resource: str, namespace: str | None = None, label_selector: str = "",
              field_selector: str = "", limit: int = 0, continue_: str = "") -> Obj:
         self.calls.append(("list", (resource, namespace, label_selector, field_selector)))
