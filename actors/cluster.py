@@ -307,7 +307,8 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
     state.actors["controller-manager"] = "controller-manager"
     state.save()
 
-    progress(f"{len(cfg.nodes)} nodes: kubelet + kube-proxy each")
+    if cfg.nodes:
+        progress(f"{len(cfg.nodes)} nodes: kubelet + kube-proxy each")
     proxy_ports = grpcutil.free_ports(len(cfg.nodes))
     for i, n in enumerate(cfg.nodes):
         start_agent(sd, ns, f"kubelet-{n.name}", "kubelet",

@@ -8,6 +8,8 @@ Subcommands so far:
                               (cli/fault_cmds.py)
   kubemu demo                 the store failure story (3 members, kill the leader)
   kubemu bench store [...]    kubemu store vs real etcd 3.4, side by side
+  kubemu bench nodes [...]    hollow node pools: time to Ready, false NotReady, cost per node
+  kubemu bench schedule [...] scheduling throughput and latency on hollow nodes
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ def _cmd_bench_failover(args: argparse.Namespace) -> int:
         print("error: --nodes and --time-scale take comma-separated numbers", file=sys.stderr)
         return 1
     bench_failover(nodes, scales, args.runs, out_dir=args.out)
+    return 0
+
+
+def _cmd_bench_nodes(args: argparse.Namespace) -> int:
+    from actors.bench_nodes import bench_nodes
+
+    if args.nodes < 1 or args.nodes_per_actor < 1 or args.duration < 0 or args.peer < 0 \
+            or args.time_scale <= 0:
+        print("error: --nodes and --nodes-per-actor must be at least 1, --duration and "
+              "--peer at least 0, --time-scale greater than 0", file=sys.stderr)
+        return 1
+    bench_nodes(nodes=args.nodes, per_actor=args.nodes_per_actor, duration=args.duration,
+                time_scale=args.time_scale, peer=args.peer, out_dir=args.out)
     return 0
 
 
@@ -129,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     bsc.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
     bsc.add_argument("--no-plot", action="store_true")
     bsc.set_defaults(func=_cmd_bench_schedule)
+    bn = bsub.add_parser("nodes", help="hollow nodes: launch to Ready, false NotReady while "
+                                       "held, cost per node vs one kubelet actor per node")
+    bn.add_argument("--nodes", type=int, default=5000)
+    bn.add_argument("--nodes-per-actor", type=int, default=1000)
+    bn.add_argument("--duration", type=float, default=600.0,
+                    help="seconds to hold the nodes (default 600: ten minutes)")
+    bn.add_argument("--time-scale", type=float, default=1.0)
+    bn.add_argument("--peer", type=int, default=10,
+                    help="per-node kubelet actors measured side by side (0: none)")
+    bn.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
+    bn.set_defaults(func=_cmd_bench_nodes)
     return p
 
 
