@@ -157,9 +157,13 @@ def _measure_peer(state: Any, cfg: Any, peer: int, window: float,
     time.sleep(window)
     b = sample_all(pids)
     dt = time.monotonic() - t
-    cpu = sum(100.0 * (b[k].cpu_seconds - a[k].cpu_seconds) / dt  # type: ignore[union-attr]
-              for k in pids if a.get(k) and b.get(k))
-    rss = sum(b[k].rss_kb for k in pids if b.get(k))  # type: ignore[union-attr]
+    cpu = 0.0
+    rss = 0
+    for k in pids:
+        sa, sb = a.get(k), b.get(k)
+        if sa is not None and sb is not None:
+            cpu += 100.0 * (sb.cpu_seconds - sa.cpu_seconds) / dt
+            rss += sb.rss_kb
     return {"nodes": peer, "cpu_percent_per_node": cpu / peer, "rss_kib_per_node": rss / peer,
             "window_seconds": round(dt, 1)}
 

@@ -125,7 +125,7 @@ async def cleanup(client: Any, timeout: float = 300.0) -> int:
     """Force-delete every pod of the bench namespace and wait until none is left."""
     from actors.api.errors import APIError
 
-    items = (await client.list("pods", namespace=sb.NAMESPACE)).get("items", [])
+    items = (await client.list_all("pods", namespace=sb.NAMESPACE)).get("items", [])
 
     async def delete(name: str) -> None:
         try:
@@ -137,7 +137,7 @@ async def cleanup(client: Any, timeout: float = 300.0) -> int:
     for i in range(0, len(items), 256):
         await asyncio.gather(*(delete(p["metadata"]["name"]) for p in items[i:i + 256]))
     deadline = time.monotonic() + timeout
-    while (await client.list("pods", namespace=sb.NAMESPACE)).get("items"):
+    while (await client.list("pods", namespace=sb.NAMESPACE, limit=1)).get("items"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"pods of namespace {sb.NAMESPACE} still there after {timeout:.0f} s")
         await asyncio.sleep(0.5)
@@ -188,8 +188,8 @@ async def measure_run(state: Any, workload: str, n_pods: int, rate: float | None
         for pc in sb.priority_classes(workload):
             await _ensure(client, "priorityclasses", pc)
         await cleanup(client)
-        nodes = (await client.list("nodes")).get("items", [])
-        existing = [p for p in (await client.list("pods")).get("items", [])
+        nodes = (await client.list_all("nodes")).get("items", [])
+        existing = [p for p in (await client.list_all("pods")).get("items", [])
                     if (p.get("spec") or {}).get("nodeName")
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         plan = sb.plan(workload, n_pods, nodes, run=run)

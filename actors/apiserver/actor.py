@@ -122,6 +122,10 @@ class ApiServer:
         if getattr(self, "kv", None) is not None:
             await self.kv.close()
 
+    def _batch_stats(self) -> dict[str, int]:
+        batcher = getattr(getattr(self, "kv", None), "_batcher", None)
+        return dict(batcher.stats) if batcher is not None else {}
+
     def status(self) -> dict[str, Any]:
         return {"address": self.address, "pid": os.getpid(), "started_at": self.started_at,
                 "uptime": time.time() - self.started_at,
@@ -130,8 +134,7 @@ class ApiServer:
                 "requests_by_resource": dict(self.service.by_resource)
                 if hasattr(self, "service") else {},
                 "registry": dict(self.registry.stats) if hasattr(self, "registry") else {},
-                "batches": dict(getattr(getattr(self, "kv", None), "_batcher", None).stats)
-                if hasattr(getattr(self, "kv", None), "_batcher") else {},
+                "batches": self._batch_stats(),
                 "caches": self.caches.stats() if getattr(self, "caches", None) else {}}
 
 

@@ -80,9 +80,11 @@ def wait_for(pred: "Callable[[], Any]", timeout: float, what: str, period: float
 
 
 @contextlib.contextmanager
-def launched_cluster(ray_address: str, home: str, name: str, time_scale: float) -> Iterator[Any]:
-    """The repo's cluster.yaml, renamed and compressed, launched on the session runtime
-    with its state in `home` ($KUBEMU_HOME while it runs); torn down afterwards."""
+def launched_cluster(ray_address: str, home: str, name: str, time_scale: float,
+                     configure: "Callable[[Any], None] | None" = None) -> Iterator[Any]:
+    """The repo's cluster.yaml, renamed and compressed (and changed by `configure`),
+    launched on the session runtime with its state in `home` ($KUBEMU_HOME while it
+    runs); torn down afterwards."""
     from actors import cluster as cl
     from actors.common.config import load
 
@@ -91,6 +93,8 @@ def launched_cluster(ray_address: str, home: str, name: str, time_scale: float) 
     cfg = load(os.path.join(os.path.dirname(__file__), "..", "..", "cluster.yaml"))
     cfg.name = name
     cfg.time_scale = time_scale
+    if configure is not None:
+        configure(cfg)
     state = cl.launch(cfg, address=ray_address)
     try:
         yield state
