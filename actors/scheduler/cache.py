@@ -56,11 +56,18 @@ class NodeTree:
 
     def __init__(self) -> None:
         self.tree: dict[str, list[str]] = {}
+        self._order: list[str] | None = None  # list(), until the tree changes
+        self.version = 0  # bumped on every change of the order
+
+    def _changed(self) -> None:
+        self._order = None
+        self.version += 1
 
     def add(self, node: Node) -> None:
         names = self.tree.setdefault(zone_key(node), [])
         if helpers.name_of(node) not in names:
             names.append(helpers.name_of(node))
+            self._changed()
 
     def remove(self, node: Node) -> None:
         z = zone_key(node)
@@ -69,6 +76,7 @@ class NodeTree:
             names.remove(helpers.name_of(node))
             if not names:
                 del self.tree[z]
+            self._changed()
 
     def update(self, old: Node | None, new: Node) -> None:
         if old is not None and zone_key(old) == zone_key(new):
@@ -78,12 +86,15 @@ class NodeTree:
         self.add(new)
 
     def list(self) -> list[str]:
+        if self._order is not None:
+            return self._order
         out: list[str] = []
         zones = [list(v) for v in self.tree.values()]
         i = 0
         while any(i < len(z) for z in zones):
             out.extend(z[i] for z in zones if i < len(z))
             i += 1
+        self._order = out
         return out
 
     def __len__(self) -> int:
@@ -104,11 +115,17 @@ class Cache:
         self.node_tree = NodeTree()
         self.pod_states: dict[str, _PodState] = {}
         self.assumed_pods: set[str] = set()
-        self._clones: dict[str, NodeInfo] = {}
+        # the snapshot kept between cycles (upstream's UpdateSnapshot): rebuilt when the
+        # node order changes, otherwise only the NodeInfos that changed are re-cloned
+        self._snap: Snapshot | None = None
+        self._snap_version = -1
+        self._snap_index: dict[str, int] = {}
+        self._dirty: set[str] = set()
 
     # ---- pods -------------------------------------------------------------------------
 
     def _node_info(self, node_name: str) -> NodeInfo:
+        self._dirty.add(node_name)  # every caller is about to change it
         ni = self.nodes.get(node_name)
         if ni is None:
             ni = self.nodes[node_name] = NodeInfo()
@@ -126,6 +143,7 @@ class Cache:
         name = helpers.pod_node_name(pod)
         ni = self.nodes.get(name)
         if ni is not None:
+            self._dirty.add(name)
             ni.remove_pod(pod)
             if not ni.pods and ni.node is None:
                 del self.nodes[name]
@@ -228,6 +246,7 @@ class Cache:
         ni = self.nodes.get(name)
         if ni is None or ni.node is None:
             raise CacheError(f"node {name} is not found")
+        self._dirty.add(name)
         self.node_tree.remove(ni.node)
         ni.remove_node()
         if not ni.pods:
@@ -236,19 +255,32 @@ class Cache:
     # ---- snapshots --------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        infos: list[NodeInfo] = []
-        clones: dict[str, NodeInfo] = {}
-        for name in self.node_tree.list():
+        """The NodeInfos in node-tree order, as clones the cycle may not change. The
+        same Snapshot object is brought up to date and returned every cycle: O(changed
+        nodes), not O(nodes), as upstream's UpdateSnapshot."""
+        snap = self._snap
+        if snap is None or self._snap_version != self.node_tree.version:
+            infos: list[NodeInfo] = []
+            for name in self.node_tree.list():
+                ni = self.nodes.get(name)
+                if ni is not None and ni.node is not None:
+                    infos.append(ni.clone())
+            snap = self._snap = Snapshot(infos)
+            self._snap_version = self.node_tree.version
+            self._snap_index = {n.name: i for i, n in enumerate(snap.node_info_list)}
+            self._dirty.clear()
+            return snap
+        for name in self._dirty:
+            i = self._snap_index.get(name)
             ni = self.nodes.get(name)
-            if ni is None or ni.node is None:
-                continue
-            c = self._clones.get(name)
-            if c is None or c.generation != ni.generation:
+            if i is None or ni is None or ni.node is None:
+                continue  # not in the order (yet): the next rebuild takes it
+            if snap.node_info_list[i].generation != ni.generation:
                 c = ni.clone()
-            clones[name] = c
-            infos.append(c)
-        self._clones = clones
-        return Snapshot(infos)
+                snap.node_info_list[i] = c
+                snap.node_info_map[name] = c
+        self._dirty.clear()
+        return snap
 
     def node_count(self) -> int:
         return sum(1 for ni in self.nodes.values() if ni.node is not None)

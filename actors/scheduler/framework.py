@@ -361,6 +361,7 @@ class NodeInfo:
 
     def __init__(self, node: Node | None = None, pods: Iterable[Pod] = ()) -> None:
         self.node: Node | None = None
+        self._name = ""
         self.pods: list[PodInfo] = []
         self.pods_with_affinity: list[PodInfo] = []  # pods with pod affinity or anti-affinity
         self.pods_with_required_anti_affinity: list[PodInfo] = []
@@ -376,15 +377,17 @@ class NodeInfo:
 
     @property
     def name(self) -> str:
-        return helpers.name_of(self.node) if self.node is not None else ""
+        return self._name
 
     def set_node(self, node: Node) -> None:
         self.node = node
+        self._name = helpers.name_of(node)
         self.allocatable = node_allocatable(node)
         self.generation = next_generation()
 
     def remove_node(self) -> None:
         self.node = None
+        self._name = ""
         self.generation = next_generation()
 
     def _update(self, pi: PodInfo, sign: int) -> None:
@@ -425,6 +428,7 @@ class NodeInfo:
     def clone(self) -> "NodeInfo":
         c = NodeInfo.__new__(NodeInfo)
         c.node = self.node
+        c._name = self._name
         c.pods = list(self.pods)
         c.pods_with_affinity = list(self.pods_with_affinity)
         c.pods_with_required_anti_affinity = list(self.pods_with_required_anti_affinity)

@@ -31,11 +31,15 @@ NO_EXECUTE = "NoExecute"
 
 def meta(obj: Obj) -> Mapping[str, Any]:
     m = obj.get("metadata")
+    if type(m) is dict:  # the common case, without isinstance(Mapping)'s ABC machinery
+        return m
     return m if isinstance(m, Mapping) else {}
 
 
 def spec(obj: Obj) -> Mapping[str, Any]:
     s = obj.get("spec")
+    if type(s) is dict:
+        return s
     return s if isinstance(s, Mapping) else {}
 
 

@@ -108,13 +108,20 @@ def test_snapshot_is_isolated_and_incremental() -> None:
     c.add_node(node("n1"))
     c.add_node(node("n2"))
     s1 = c.snapshot()
+    n1a, n2a = s1.get("n1"), s1.get("n2")
     c.add_pod(make_pod().name("p").req(cpu="1").node("n1").obj())
-    s2 = c.snapshot()
-    n1a, n1b = s1.get("n1"), s2.get("n1")
+    s2 = c.snapshot()  # the same Snapshot brought up to date (UpdateSnapshot)
+    n1b = s2.get("n1")
     assert n1a is not None and n1b is not None
+    # the NodeInfo a cycle saw is never changed under it: the changed node is re-cloned
     assert n1a.requested.milli_cpu == 0 and n1b.requested.milli_cpu == 1000
-    assert s1.get("n2") is s2.get("n2")  # unchanged: the clone is reused
+    assert s2.get("n2") is n2a  # unchanged: the clone is reused
     assert n1a is not n1b
+    assert [n.name for n in s2.node_info_list] == ["n1", "n2"]
+    c.add_node(node("n3"))  # a new node changes the order: rebuilt
+    assert [n.name for n in c.snapshot().node_info_list] == ["n1", "n2", "n3"]
+    c.remove_node(node("n1"))
+    assert [n.name for n in c.snapshot().node_info_list] == ["n2", "n3"]
 
 
 def test_assumed_pod_expiry_with_ttl() -> None:
