@@ -88,6 +88,7 @@ class ApiServer:
 
         await self.caches.start(list(RESOURCES.values()))
         self.registry.cache_lookup = self.caches.lookup
+        self.registry.cache_objects = self.caches.objects
         self.service = ApiService(self.registry, self.caches)
         self.server = grpcutil.aio_server()
         api_pb2_grpc.add_APIServicer_to_server(self.service, self.server)

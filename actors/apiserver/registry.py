@@ -108,6 +108,7 @@ class Registry:
         # the watch cache's copy of a key, (object, mod revision), set by the server once
         # its caches run: used as upstream uses its informers and cachedExistingObject
         self.cache_lookup: Callable[[str], tuple[JSON, int] | None] | None = None
+        self.cache_objects: Callable[[str], list[JSON] | None] | None = None
         self.stats = {"cached_update_hits": 0, "cached_update_misses": 0}
 
     # ---- helpers ----------------------------------------------------------------------
@@ -154,14 +155,22 @@ class Registry:
         return cur[0] if cur else None
 
     async def _priority_classes(self, a: Attributes, validating: bool) -> "builtins.list[JSON] | None":
-        """The Priority admission plugin's view: every PriorityClass (a consistent list),
-        only for the requests it looks at them for."""
+        """The Priority admission plugin's view: every PriorityClass (from the watch
+        cache, as upstream's lister; a consistent list before the cache runs), only for
+        the requests it looks at them for."""
         from actors.api.resources import lookup
 
         from .admission import needs_priority_classes
 
         if not needs_priority_classes(a, validating):
             return None
+        if self.cache_objects is not None:  # upstream's Priority plugin uses a lister
+            cached = self.cache_objects("priorityclasses")
+            want = ((a.obj or {}).get("spec") or {}).get("priorityClassName") \
+                if isinstance(a.obj, dict) else None
+            if cached is not None and (not want or any(
+                    (c.get("metadata") or {}).get("name") == want for c in cached)):
+                return cached  # (a class the cache has not seen yet: ask the store)
         res = await self.kv.list(strategy.prefix(lookup("priorityclasses")))
         return [strategy.decode(kv.value, kv.mod_revision) for kv in res.kvs]
 

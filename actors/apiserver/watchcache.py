@@ -452,6 +452,11 @@ class WatchCaches:
         for c in list(self.caches.values()):
             await c.stop()
 
+    def objects(self, plural: str) -> list[JSON] | None:
+        """Every cached object of a resource (the cache's own; None: not cached)."""
+        c = self.caches.get(plural)
+        return list(c.objects.values()) if c is not None else None
+
     def lookup(self, key: str) -> tuple[JSON, int] | None:
         """The cached object stored at etcd key `key` and its mod revision (None when
         not cached). The object is the cache's own: callers copy before changing it."""
