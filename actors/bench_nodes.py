@@ -249,6 +249,7 @@ def bench_nodes(*, nodes: int = 5000, per_actor: int = 1000, duration: float = 6
             "node_events": hold.events,
             "oldest_lease_seconds_max": round(max((a for _, a in hold.lease_age_max
                                                    if a == a), default=float("nan")), 1),
+            "oldest_lease_series": [[round(t, 1), round(a, 1)] for t, a in hold.lease_age_max],
             "cpu_percent_by_role": {k: round(v, 1) for k, v in sorted(avg.items())},
             "cpu_percent_total": round(sum(avg.values()), 1),
             "rss_mib_by_role": {k: round(v, 1) for k, v in sorted(rss.items())},

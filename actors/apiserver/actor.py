@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "time_scale": 1.0,
     # group commit: a write waits this long for others to share its raft entry
     "store_batch_linger": 0.02,
+    # kube-apiserver --etcd-compaction-interval (5 min; scaled by time_scale; 0: never)
+    "etcd_compaction_interval": 300.0,
 }
 
 
@@ -61,6 +63,7 @@ class ApiServer:
         self._kv = kv
         self.port = 0
         self.started_at = time.time()
+        self.compactions = 0
 
     @property
     def address(self) -> str:
@@ -87,6 +90,9 @@ class ApiServer:
         from actors.api.resources import RESOURCES
 
         await self.caches.start(list(RESOURCES.values()))
+        interval = float(cfg["etcd_compaction_interval"]) * float(cfg["time_scale"])
+        if interval > 0:
+            self._compactor = asyncio.get_running_loop().create_task(self._compact_loop(interval))
         self.registry.cache_lookup = self.caches.lookup
         self.registry.cache_objects = self.caches.objects
         self.service = ApiService(self.registry, self.caches)
@@ -115,7 +121,28 @@ class ApiServer:
                 log.info("waiting for the store: %s", e)
                 await asyncio.sleep(0.2)
 
+    async def _compact_loop(self, interval: float) -> None:
+        """Upstream's compactor: every interval, compact the store to the revision it
+        had one interval earlier, so at least `interval` of history stays watchable."""
+        last = 0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                cur = await self.kv.current_revision()
+                if last:
+                    await self.kv.compact(last)
+                    self.compactions += 1
+                    log.info("compacted the store at revision %d", last)
+                last = cur
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # compacted already (another apiserver) or unavailable
+                log.info("compaction at %d: %s", last, e)
+                last = 0
+
     async def stop(self) -> None:
+        if getattr(self, "_compactor", None) is not None:
+            self._compactor.cancel()
         if getattr(self, "server", None) is not None:
             await self.server.stop(0.5)
         if getattr(self, "caches", None) is not None:
@@ -135,7 +162,7 @@ class ApiServer:
                 "requests_by_resource": dict(self.service.by_resource)
                 if hasattr(self, "service") else {},
                 "registry": dict(self.registry.stats) if hasattr(self, "registry") else {},
-                "batches": self._batch_stats(),
+                "batches": self._batch_stats(), "compactions": self.compactions,
                 "caches": self.caches.stats() if getattr(self, "caches", None) else {}}
 
 

@@ -237,3 +237,27 @@ def test_informer_against_the_server() -> None:
         assert sorted(inf.cache) == ["default/b"]
         inf.stop()
     with_server(run)
+
+
+def test_the_compactor_keeps_one_interval_of_history() -> None:
+    """kube-apiserver's compactor: every interval it compacts the store to the revision
+    seen one interval before, so old history goes (a watch from there is 410 Gone) and
+    the last interval's stays."""
+    async def run(srv: ApiServer, c: APIClient) -> None:
+        kv: Any = srv.kv
+        first = await c.create("configmaps", configmap("a"))
+        old_rv = first["metadata"]["resourceVersion"]
+        for i in range(3):
+            await c.patch("configmaps", "a", {"data": {"i": str(i)}}, namespace="default")
+        deadline = asyncio.get_running_loop().time() + 5
+        while kv.compact_revision < int(old_rv):
+            assert asyncio.get_running_loop().time() < deadline, "never compacted"
+            await asyncio.sleep(0.05)
+        assert srv.compactions >= 1
+        # the current state is intact; the compacted history is gone
+        assert (await c.get("configmaps", "a", "default"))["data"] == {"i": "2"}
+        from actors.apiserver.storage import CompactedError
+
+        with pytest.raises(CompactedError):
+            await kv.list("/registry/configmaps/", revision=int(old_rv))
+    with_server(run, etcd_compaction_interval=0.3)
