@@ -106,8 +106,10 @@ def test_impossible_node_selector_stays_pending_with_event(api: Any) -> None:
         return [e for e in evs if e.get("reason") == "FailedScheduling"]
 
     evs = wait_for(event, 30, "FailedScheduling event")
+    # with DefaultPreemption's verdict, as upstream prints it
     assert evs[0]["message"] == ("0/3 nodes are available: 3 node(s) didn't match Pod's "
-                                 "node affinity/selector.")
+                                 "node affinity/selector. preemption: 0/3 nodes are available: "
+                                 "3 Preemption is not helpful for scheduling.")
     time.sleep(1.0)
     p = api.get("pods", "nowhere", namespace="default")
     assert p["status"]["phase"] == "Pending" and not p["spec"].get("nodeName")

@@ -142,7 +142,10 @@ def test_a_dead_node_is_tainted_and_its_pods_evicted(api: Any, cluster: Any,
     assert main(["get", "nodes"]) == 0
     rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows == {"node-1": "Ready", "node-2": "Ready", DEAD: "NotReady"}
-    assert events(api, DEAD, "NodeNotReady") == [f"Node {DEAD} status is now: NodeNotReady"]
+    # the controller records the event after the status write (asynchronously, as
+    # upstream's event broadcaster)
+    assert wait_for(lambda: events(api, DEAD, "NodeNotReady"), 10, "NodeNotReady event") == \
+        [f"Node {DEAD} status is now: NodeNotReady"]
 
     def tainted() -> Any:
         n = api.get("nodes", DEAD)

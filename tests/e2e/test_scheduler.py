@@ -98,7 +98,10 @@ def test_binds_and_spreads(stack: dict[str, Any]) -> None:
 def test_unschedulable_pod_reports_and_waits(stack: dict[str, Any]) -> None:
     api = stack["api"]
     api.create("pods", pod("huge", "16"), namespace="default")
-    msg = "0/2 nodes are available: 2 Insufficient cpu."
+    # more cpu than any node's allocatable: UnschedulableAndUnresolvable for
+    # NodeResourcesFit, so DefaultPreemption says preemption cannot help, as upstream
+    msg = ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
+           "2 Preemption is not helpful for scheduling.")
 
     def condition() -> Any:
         conds = (api.get("pods", "huge", namespace="default").get("status") or {}).get("conditions") or []
