@@ -121,6 +121,7 @@ class Cache:
         self._snap_version = -1
         self._snap_index: dict[str, int] = {}
         self._dirty: set[str] = set()
+        self.nodes_version = 0  # bumped whenever a Node object is added, replaced or removed
 
     # ---- pods -------------------------------------------------------------------------
 
@@ -218,8 +219,8 @@ class Cache:
 
     def cleanup_assumed_pods(self, now: float) -> list[Pod]:
         """Expire assumed pods whose binding finished more than `ttl` ago; returns them."""
-        expired = [ps.pod for key, ps in self.pod_states.items()
-                   if key in self.assumed_pods and ps.binding_finished
+        expired = [ps.pod for key in self.assumed_pods
+                   if (ps := self.pod_states.get(key)) is not None and ps.binding_finished
                    and ps.deadline is not None and now > ps.deadline]
         for pod in expired:
             self._remove_pod(pod)
@@ -228,6 +229,7 @@ class Cache:
     # ---- nodes ------------------------------------------------------------------------
 
     def add_node(self, node: Node) -> NodeInfo:
+        self.nodes_version += 1
         ni = self._node_info(helpers.name_of(node))
         old = ni.node
         ni.set_node(node)
@@ -235,6 +237,7 @@ class Cache:
         return ni.clone()
 
     def update_node(self, old: Node | None, new: Node) -> NodeInfo:
+        self.nodes_version += 1
         ni = self._node_info(helpers.name_of(new))
         prev = ni.node if ni.node is not None else old
         ni.set_node(new)
@@ -247,6 +250,7 @@ class Cache:
         if ni is None or ni.node is None:
             raise CacheError(f"node {name} is not found")
         self._dirty.add(name)
+        self.nodes_version += 1
         self.node_tree.remove(ni.node)
         ni.remove_node()
         if not ni.pods:
@@ -269,6 +273,7 @@ class Cache:
             self._snap_version = self.node_tree.version
             self._snap_index = {n.name: i for i, n in enumerate(snap.node_info_list)}
             self._dirty.clear()
+            snap.nodes_version = self.nodes_version
             return snap
         for name in self._dirty:
             i = self._snap_index.get(name)
@@ -280,6 +285,7 @@ class Cache:
                 snap.node_info_list[i] = c
                 snap.node_info_map[name] = c
         self._dirty.clear()
+        snap.nodes_version = self.nodes_version
         return snap
 
     def node_count(self) -> int:

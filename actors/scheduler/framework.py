@@ -451,6 +451,9 @@ class Snapshot:
     def __init__(self, node_infos: Sequence[NodeInfo] = ()) -> None:
         self.node_info_list: list[NodeInfo] = [n for n in node_infos if n.node is not None]
         self.node_info_map: dict[str, NodeInfo] = {n.name: n for n in self.node_info_list}
+        # the cache's count of Node object changes when it made this snapshot (None:
+        # unknown): lets per-node indexes over Node objects skip an unchanged cluster
+        self.nodes_version: int | None = None
 
     @classmethod
     def of(cls, nodes: Sequence[Node], pods: Sequence[Pod] = ()) -> "Snapshot":
@@ -759,6 +762,9 @@ class Framework:
         self.pre_score_plugins = [p for p, _ in plugins if isinstance(p, PreScorePlugin)]
         # a score plugin enabled without a weight gets 1, as upstream
         self.score_plugins = [(p, w or 1) for p, w in plugins if isinstance(p, ScorePlugin)]
+        # runtime_checkable Protocol checks are slow: decided once, not per cycle
+        self._normalizes = {p.name for p, _ in plugins if isinstance(p, ScoreExtensions)}
+        self._pre_filter_ext = {p.name for p, _ in plugins if isinstance(p, PreFilterExtensions)}
         self.post_filter_plugins = [p for p, _ in plugins if isinstance(p, PostFilterPlugin)]
         # the handle's parts the scheduler provides: the queue's nominator, the rng
         self.nominator: PodNominator | None = None
@@ -946,9 +952,9 @@ class Framework:
                 scores.append(NodeScore(ni.name, v))
             if record:
                 state.add_plugin_duration(pl.name, "Score", self.timer() - t)
-            if isinstance(pl, ScoreExtensions):
+            if pl.name in self._normalizes:
                 t = self.timer() if record else 0.0
-                s = pl.normalize_score(state, pod, scores)
+                s = pl.normalize_score(state, pod, scores)  # type: ignore[attr-defined]
                 if record:
                     state.add_plugin_duration(pl.name, "ScoreExtensionNormalize", self.timer() - t)
                 if not s.is_success():
@@ -999,9 +1005,9 @@ class Framework:
     def run_pre_filter_extension_add_pod(self, state: CycleState, pod_to_schedule: Pod, pod_to_add: PodInfo,
                                          node_info: NodeInfo) -> Status:
         for pl in self.pre_filter_plugins:
-            if pl.name in state.skip_filter_plugins or not isinstance(pl, PreFilterExtensions):
+            if pl.name in state.skip_filter_plugins or pl.name not in self._pre_filter_ext:
                 continue
-            s = pl.add_pod(state, pod_to_schedule, pod_to_add, node_info)
+            s = pl.add_pod(state, pod_to_schedule, pod_to_add, node_info)  # type: ignore[attr-defined]
             if not s.is_success():
                 return as_status(f'running AddPod on PreFilter plugin "{pl.name}": {s.message()}')
         return SUCCESS
@@ -1009,9 +1015,9 @@ class Framework:
     def run_pre_filter_extension_remove_pod(self, state: CycleState, pod_to_schedule: Pod,
                                             pod_to_remove: PodInfo, node_info: NodeInfo) -> Status:
         for pl in self.pre_filter_plugins:
-            if pl.name in state.skip_filter_plugins or not isinstance(pl, PreFilterExtensions):
+            if pl.name in state.skip_filter_plugins or pl.name not in self._pre_filter_ext:
                 continue
-            s = pl.remove_pod(state, pod_to_schedule, pod_to_remove, node_info)
+            s = pl.remove_pod(state, pod_to_schedule, pod_to_remove, node_info)  # type: ignore[attr-defined]
             if not s.is_success():
                 return as_status(f'running RemovePod on PreFilter plugin "{pl.name}": {s.message()}')
         return SUCCESS

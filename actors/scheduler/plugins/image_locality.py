@@ -144,10 +144,15 @@ class ImageLocality:
 
     def __init__(self) -> None:
         self.index = ImageIndex()
+        self._synced: int | None = None  # the snapshot's nodes_version last indexed
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status:
-        all_nodes = state.snapshot.node_info_list if state.snapshot is not None else nodes
-        self.index.sync(all_nodes)
+        snap = state.snapshot
+        all_nodes = snap.node_info_list if snap is not None else nodes
+        version = snap.nodes_version if snap is not None else None
+        if version is None or version != self._synced:  # a Node changed: re-index
+            self.index.sync(all_nodes)
+            self._synced = version
         state.write(_PRESCORE_KEY, (pod_images(pod), len(all_nodes)))
         return SUCCESS
 
