@@ -53,7 +53,7 @@ import itertools
 import random
 from dataclasses import dataclass, field, replace
 from time import perf_counter
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 from actors.api.selectors import IN, NOT_IN, Requirement, Selector, selector_from_dict
 
@@ -158,6 +158,21 @@ class CycleState:
         c.record_plugin_metrics = self.record_plugin_metrics
         c.plugin_durations = self.plugin_durations
         return c
+
+
+_S = TypeVar("_S")
+
+
+def read_state(state: CycleState, key: str, cls: type[_S],
+               reading: str = "error reading") -> tuple[_S | None, Status]:
+    """A plugin's getPreFilterState / getPreScoreState: (the `cls` value stored under `key`,
+    SUCCESS), or (None, the Error status `<reading> "<key>" from cycleState: not found`) when
+    the PreFilter / PreScore that writes it did not run. `reading` is the plugin's own wording
+    (upstream's PodTopologySpread says just "reading" for its PreFilter state)."""
+    value = state.get(key)
+    if isinstance(value, cls):
+        return value, SUCCESS
+    return None, as_status(f'{reading} "{key}" from cycleState: not found')
 
 
 # ---- NodeInfo -------------------------------------------------------------------------

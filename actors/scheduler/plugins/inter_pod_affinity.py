@@ -59,7 +59,7 @@ from typing import Any, Mapping, Sequence
 
 from ..framework import (MAX_NODE_SCORE, NODE, POD, SKIP, SUCCESS, ActionType, AffinityTerm, ClusterEvent, Code,
                          CycleState, NodeInfo, NodeScore, Pod, PodAffinityInfo, PodInfo, PreFilterResult, Status,
-                         WeightedAffinityTerm, as_status, new_status, pod_affinity_info)
+                         WeightedAffinityTerm, as_status, new_status, pod_affinity_info, read_state)
 
 NAME = "InterPodAffinity"
 ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH = "node(s) didn't satisfy existing pods anti-affinity rules"
@@ -295,18 +295,18 @@ class InterPodAffinity:
         return self._update_with_pod(state, pod_to_remove, node_info, -1)
 
     def _update_with_pod(self, state: CycleState, pi: PodInfo, node_info: NodeInfo, delta: int) -> Status:
-        s = state.get(_PREFILTER_KEY)
-        if not isinstance(s, PreFilterState):
-            return as_status(f'error reading "{_PREFILTER_KEY}" from cycleState: not found')
+        s, err = read_state(state, _PREFILTER_KEY, PreFilterState)
+        if s is None:
+            return err
         s.update_with_pod(pi, node_labels(node_info), delta)
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
         if node_info.node is None:
             return as_status("node not found")
-        s = state.get(_PREFILTER_KEY)
-        if not isinstance(s, PreFilterState):
-            return as_status(f'error reading "{_PREFILTER_KEY}" from cycleState: not found')
+        s, err = read_state(state, _PREFILTER_KEY, PreFilterState)
+        if s is None:
+            return err
         labels = node_labels(node_info)
         if not satisfies_pod_affinity(s, labels):
             return new_status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, ERR_REASON_AFFINITY_RULES_NOT_MATCH)
@@ -377,9 +377,9 @@ class InterPodAffinity:
     def score(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> tuple[int, Status]:
         if node_info.node is None:
             return 0, as_status("node not found")
-        scores = state.get(_PRESCORE_KEY)
+        scores, err = read_state(state, _PRESCORE_KEY, dict)
         if scores is None:
-            return 0, as_status(f'error reading "{_PRESCORE_KEY}" from cycleState: not found')
+            return 0, err
         labels = node_labels(node_info)
         return sum(per_value.get(labels[key], 0) for key, per_value in scores.items() if key in labels), SUCCESS
 

@@ -52,7 +52,8 @@ from actors.api.selectors import Selector, selector_from_dict, selector_from_set
 
 from .. import helpers
 from ..framework import (MAX_NODE_SCORE, NODE, POD, SKIP, SUCCESS, ActionType, ClusterEvent, Code, CycleState,
-                         NodeInfo, NodeScore, Pod, PodInfo, PreFilterResult, Status, as_status, new_status)
+                         NodeInfo, NodeScore, Pod, PodInfo, PreFilterResult, Status, as_status, new_status,
+                         read_state)
 
 NAME = "PodTopologySpread"
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
@@ -373,9 +374,9 @@ class PodTopologySpread:
     def _update_with_pod(self, state: CycleState, pod: Pod, pi: PodInfo, node_info: NodeInfo,
                          delta: int) -> Status:
         """updateWithPod: `pi` (of the pod's namespace) added to / removed from the node."""
-        s = state.get(_PREFILTER_KEY)
-        if not isinstance(s, PreFilterState):
-            return as_status(f'reading "{_PREFILTER_KEY}" from cycleState: not found')
+        s, err = read_state(state, _PREFILTER_KEY, PreFilterState, reading="reading")
+        if s is None:
+            return err
         node = node_info.node
         if node is None or helpers.namespace_of(pi.pod) != helpers.namespace_of(pod):
             return SUCCESS
@@ -396,9 +397,9 @@ class PodTopologySpread:
     def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
         if node_info.node is None:
             return as_status("node not found")
-        s = state.get(_PREFILTER_KEY)
-        if not isinstance(s, PreFilterState):
-            return as_status(f'reading "{_PREFILTER_KEY}" from cycleState: not found')
+        s, err = read_state(state, _PREFILTER_KEY, PreFilterState, reading="reading")
+        if s is None:
+            return err
         labels = node_labels(node_info)
         for key, counts, offset, max_skew in s.checks:
             value = labels.get(key)
@@ -463,9 +464,9 @@ class PodTopologySpread:
     def score(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> tuple[int, Status]:
         if node_info.node is None:
             return 0, as_status("node not found")
-        s = state.get(_PRESCORE_KEY)
-        if not isinstance(s, PreScoreState):
-            return 0, as_status(f'error reading "{_PRESCORE_KEY}" from cycleState: not found')
+        s, err = read_state(state, _PRESCORE_KEY, PreScoreState)
+        if s is None:
+            return 0, err
         if s.ignored_nodes and node_info.name in s.ignored_nodes:
             return 0, SUCCESS
         labels = node_labels(node_info)

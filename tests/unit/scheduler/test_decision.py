@@ -11,11 +11,8 @@ from typing import Any, Sequence
 import pytest
 
 from actors.api.resources import lookup
-from actors.apiserver.actor import ApiServer
-from actors.apiserver.client import APIClient
 from actors.common.clock import FakeClock
 from actors.scheduler import decision
-from actors.scheduler.actor import SchedulerServer
 from actors.scheduler.framework import Snapshot
 from actors.scheduler.registry import default_profile, new_framework
 from actors.scheduler.schedule import ScheduleResult, SchedulingError, schedule_one
@@ -23,7 +20,7 @@ from actors.scheduler.scheduler import Scheduler
 from cli import kubectl
 
 from .builders import make_node, make_pod, name_in, term
-from .test_server import api_pod, create_node, eventually
+from .live import api_pod, create_node, eventually, live_scheduler
 
 
 def node(name: str, cpu: str = "2") -> Any:
@@ -174,12 +171,7 @@ def test_describe_pod_section() -> None:
 
 def test_annotation_on_bind_and_on_failure() -> None:
     async def body() -> None:
-        srv = ApiServer({"port": 0, "storage": "memory"})
-        await srv.start()
-        c = APIClient(srv.address, timeout=5)
-        sched = SchedulerServer({"apiserver": srv.address, "seed": 1, "time_scale": 0.1})
-        await sched.start()
-        try:
+        async with live_scheduler() as (_, c, sched):
             await create_node(c, "node-1", "2")
             await c.create("pods", api_pod("web", cpu="500m"))
             await c.create("pods", api_pod("big", cpu="4"))
@@ -195,8 +187,4 @@ def test_annotation_on_bind_and_on_failure() -> None:
             await asyncio.sleep(0.3)  # the annotation's update reached the scheduler: still waiting
             assert sched.status()["queue"]["unschedulable"] == 1
             assert "default-scheduler" in sched.status()["framework_metrics"]
-        finally:
-            await sched.stop()
-            await c.close()
-            await srv.stop()
     asyncio.run(body())

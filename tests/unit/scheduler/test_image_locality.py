@@ -8,11 +8,12 @@ from typing import Any, Sequence
 
 import pytest
 
-from actors.scheduler.framework import CycleState, Snapshot
+from actors.scheduler.framework import Snapshot
 from actors.scheduler.plugins import image_locality
 from actors.scheduler.registry import new_framework
 from actors.scheduler.schedule import schedule_one
 
+from . import plugin_harness as harness
 from .builders import make_node, make_pod
 
 MB = 1024 * 1024
@@ -29,18 +30,8 @@ def node(name: str, *images: tuple[int, str]) -> Any:
 
 
 def scores(pod: dict[str, Any], nodes: Sequence[dict[str, Any]],
-           plugin: image_locality.ImageLocality | None = None) -> dict[str, int]:
-    pl = plugin or image_locality.new()
-    snap = Snapshot.of(nodes)
-    state = CycleState()
-    state.snapshot = snap
-    assert pl.pre_score(state, pod, snap.node_info_list).is_success()
-    out = {}
-    for ni in snap.node_info_list:
-        v, s = pl.score(state, pod, ni)
-        assert s.is_success()
-        out[ni.name] = v
-    return out
+           plugin: image_locality.ImageLocality | None = None) -> dict[str, int] | None:
+    return harness.run_scores(plugin or image_locality.new(), pod, (), nodes)
 
 
 @pytest.mark.parametrize("pod,nodes,want", [

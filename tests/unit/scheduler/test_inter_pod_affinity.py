@@ -4,16 +4,18 @@ plus whole scheduling cycles through schedule_one."""
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import Code, CycleState, NodeScore, NodeToStatus, PodInfo, Snapshot, Status
+from actors.scheduler.framework import Code, CycleState, PodInfo, Snapshot
 from actors.scheduler.plugins import inter_pod_affinity
 from actors.scheduler.registry import default_profile
 from actors.scheduler.schedule import FitError, schedule_one
 
+from . import plugin_harness as harness
+from .plugin_harness import OK, place, post_filter, rejected
 from .builders import expr, make_node, make_pod, sel
 
 UU = Code.UNSCHEDULABLE_AND_UNRESOLVABLE
@@ -46,44 +48,10 @@ def db(name: str, node: str, ns: str = "default") -> dict[str, Any]:
     return make_pod().name(name).namespace(ns).node(node).label("app", "db").obj()
 
 
-def run_filters(pod: dict[str, Any], pods: Sequence[dict[str, Any]], nodes: Sequence[dict[str, Any]] = NODES,
-                plugin: Any = None) -> dict[str, tuple[Code, tuple[str, ...]]]:
-    """Each node's (code, reasons); every node passes when PreFilter skips."""
-    plugin = plugin or inter_pod_affinity.new()
-    snap = Snapshot.of(nodes, pods)
-    state = CycleState()
-    _, s = plugin.pre_filter(state, pod, snap.node_info_list)
-    out: dict[str, tuple[Code, tuple[str, ...]]] = {}
-    for ni in snap.node_info_list:
-        st = Status() if s.is_skip() else plugin.filter(state, pod, ni)
-        out[ni.name] = (st.code, st.reasons)
-    return out
+HARNESS = harness.For(inter_pod_affinity.new, NODES)
+run_filters, run_scores = HARNESS.filters, HARNESS.scores
 
 
-def run_scores(pod: dict[str, Any], pods: Sequence[dict[str, Any]], nodes: Sequence[dict[str, Any]] = NODES,
-               scored: Sequence[str] | None = None, args: dict[str, Any] | None = None) -> dict[str, int] | None:
-    """Normalized scores of the `scored` nodes (default all); None when PreScore skips."""
-    plugin = inter_pod_affinity.new(args)
-    snap = Snapshot.of(nodes, pods)
-    state = CycleState()
-    plugin.pre_filter(state, pod, snap.node_info_list)
-    feasible = [ni for ni in snap.node_info_list if scored is None or ni.name in scored]
-    if plugin.pre_score(state, pod, feasible).is_skip():
-        return None
-    scores = []
-    for ni in feasible:
-        v, s = plugin.score(state, pod, ni)
-        assert s.is_success(), s
-        scores.append(NodeScore(ni.name, v))
-    assert plugin.normalize_score(state, pod, scores).is_success()
-    return {s.name: s.score for s in scores}
-
-
-OK = (Code.SUCCESS, ())
-
-
-def rejected(code: Code, reason: str) -> tuple[Code, tuple[str, ...]]:
-    return code, (reason,)
 
 
 # ---- Filter ------------------------------------------------------------------------------
@@ -259,19 +227,6 @@ def test_score(pod: dict[str, Any], pods: list[dict[str, Any]], scored: list[str
 
 # ---- whole cycles ----------------------------------------------------------------------------
 
-def place(pods: list[dict[str, Any]], template: Any, n: int, nodes: list[dict[str, Any]],
-          seed: int) -> list[Any]:
-    """Schedule n pods from `template` one by one, each seeing the ones placed before."""
-    profile, rng, results = default_profile(), random.Random(seed), []
-    for i in range(n):
-        pod = template.name(f"p{i}").obj()
-        r = schedule_one(pod, Snapshot.of(nodes, pods), profile, rng)
-        results.append(r)
-        if r.error is None:
-            pods.append({**pod, "spec": {**pod["spec"], "nodeName": r.suggested_host}})
-    return results
-
-
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(3)])
 def test_required_anti_affinity_spreads_one_per_node(seed: int) -> None:
     nodes = [make_node().name(f"n{i}").cap(cpu="4", memory="8Gi", pods=110).obj() for i in range(3)]
@@ -319,9 +274,7 @@ def test_counts_follow_the_cache_across_cycles() -> None:
     incoming = make_pod().label("app", "web").pod_anti_affinity(ZONE, sel(app="web")).obj()
 
     def feasible() -> list[str]:
-        snap, state = cache.snapshot(), CycleState()
-        plugin.pre_filter(state, incoming, snap.node_info_list)
-        return sorted(ni.name for ni in snap.node_info_list if plugin.filter(state, incoming, ni).is_success())
+        return harness.feasible(plugin, cache.snapshot(), incoming)
 
     assert feasible() == ["bare", "n1", "n2", "n3"]
     w = web("w", "n3")
@@ -379,11 +332,7 @@ def test_preemption_evicts_the_pod_the_anti_affinity_matches() -> None:
     pods = [make_pod().name("low").label("app", "web").priority(0).node("n1").obj(),
             make_pod().name("bystander").label("app", "db").priority(0).node("n1").obj()]
     hi = make_pod().name("hi").priority(100).pod_anti_affinity(HOST, sel(app="web")).obj()
-    fw, state = default_profile(), CycleState()
-    r = schedule_one(hi, Snapshot.of(nodes, pods), fw, random.Random(0), state)
-    assert isinstance(r.error, FitError)
-    d = r.error.diagnosis
-    pf, status = fw.run_post_filter_plugins(state, hi, NodeToStatus(d.node_to_status, d.absent_nodes_status))
+    pf, status, _ = post_filter(hi, nodes, pods)
     assert status.is_success(), status
     assert pf is not None and pf.nominated_node_name == "n1"
     assert [v["metadata"]["name"] for v in pf.victims] == ["low"]

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from actors.scheduler.framework import Code, CycleState, NodeInfo, NodeScore, Snapshot, Status
-from actors.scheduler.plugins import (balanced_allocation, least_allocated, node_affinity, node_name,
-                                      node_ports, node_resources_fit, node_unschedulable,
-                                      taint_toleration)
+from actors.scheduler.framework import Code, CycleState, NodeInfo, NodeScore, PodInfo, Snapshot, Status, read_state
+from actors.scheduler.plugins import (balanced_allocation, inter_pod_affinity, least_allocated, node_affinity,
+                                      node_name, node_ports, node_resources_fit, node_unschedulable,
+                                      pod_topology_spread, taint_toleration)
 from actors.scheduler.plugins.resource_allocation import ResourceSpec
 
 from .builders import expr, make_node, make_pod, name_in, term
@@ -351,3 +351,30 @@ def test_snapshot_of_objects() -> None:
     n1 = snap.get("n1")
     assert n1 is not None and n1.requested.milli_cpu == 1000 and len(n1.pods) == 1
     assert snap.num_nodes() == 2
+
+
+# ---- the state a PreFilter / PreScore writes, read without it (upstream's getPreFilterState...) ----
+
+def test_read_state() -> None:
+    state = CycleState()
+    state.write("k", {"a": 1})
+    assert read_state(state, "k", dict) == ({"a": 1}, Status())
+    assert read_state(state, "k", list) == (None, Status(Code.ERROR, ('error reading "k" from cycleState: not found',)))
+    assert read_state(state, "other", dict, reading="reading")[1].reasons == \
+        ('reading "other" from cycleState: not found',)
+
+
+@pytest.mark.parametrize("plugin,reading", [
+    pytest.param(inter_pod_affinity, "error reading", id="inter-pod-affinity"),
+    pytest.param(pod_topology_spread, "reading", id="pod-topology-spread"),  # upstream's own wording
+])
+def test_missing_cycle_state_is_an_error(plugin: Any, reading: str) -> None:
+    """Filter, AddPod, RemovePod without PreFilter's state, Score without PreScore's."""
+    pl, pod, ni, other = plugin.new(), make_pod().obj(), NodeInfo(NODE.obj(), ()), PodInfo.of(make_pod().obj())
+    pre_filter = f'{reading} "PreFilter{plugin.NAME}" from cycleState: not found'
+    statuses = [pl.filter(CycleState(), pod, ni), pl.add_pod(CycleState(), pod, other, ni),
+                pl.remove_pod(CycleState(), pod, other, ni)]
+    assert [(s.code, s.reasons) for s in statuses] == [(Code.ERROR, (pre_filter,))] * 3
+    score, s = pl.score(CycleState(), pod, ni)
+    assert (score, s.code, s.reasons) == \
+        (0, Code.ERROR, (f'error reading "PreScore{plugin.NAME}" from cycleState: not found',))

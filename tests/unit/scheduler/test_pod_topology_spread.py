@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import Code, CycleState, NodeScore, NodeToStatus, PodInfo, Snapshot, Status
+from actors.scheduler.framework import Code, CycleState, PodInfo, Snapshot
 from actors.scheduler.plugins import pod_topology_spread
 from actors.scheduler.registry import default_profile
 from actors.scheduler.schedule import FitError, schedule_one
 
+from . import plugin_harness as harness
+from .plugin_harness import OK, place, post_filter, rejected
 from .builders import expr, make_node, make_pod, sel
 
 UU = Code.UNSCHEDULABLE_AND_UNRESOLVABLE
@@ -23,7 +25,6 @@ ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
 SKEW = "node(s) didn't match pod topology spread constraints"
 LABEL = "node(s) didn't match pod topology spread constraints (missing required label)"
-OK = (Code.SUCCESS, ())
 FOO = sel(expr("foo", "Exists"))
 
 # upstream's layout: node-a, node-b in zone1; node-x, node-y in zone2
@@ -42,41 +43,8 @@ def foo(name: str, node: str, **kw: str) -> dict[str, Any]:
 PODS = [foo("a1", "node-a"), foo("a2", "node-a"), foo("b1", "node-b"), foo("x1", "node-x")]
 
 
-def rejected(code: Code, reason: str) -> tuple[Code, tuple[str, ...]]:
-    return code, (reason,)
-
-
-def run_filters(pod: dict[str, Any], pods: Sequence[dict[str, Any]], nodes: Sequence[dict[str, Any]] = NODES
-                ) -> dict[str, tuple[Code, tuple[str, ...]]]:
-    plugin = pod_topology_spread.new()
-    snap = Snapshot.of(nodes, pods)
-    state = CycleState()
-    _, s = plugin.pre_filter(state, pod, snap.node_info_list)
-    assert s.is_success() or s.is_skip(), s
-    out: dict[str, tuple[Code, tuple[str, ...]]] = {}
-    for ni in snap.node_info_list:
-        st = Status() if s.is_skip() else plugin.filter(state, pod, ni)
-        out[ni.name] = (st.code, st.reasons)
-    return out
-
-
-def run_scores(pod: dict[str, Any], pods: Sequence[dict[str, Any]], nodes: Sequence[dict[str, Any]] = NODES,
-               scored: Sequence[str] | None = None, args: dict[str, Any] | None = None) -> dict[str, int] | None:
-    """Normalized scores of the `scored` nodes (default all); None when PreScore skips."""
-    plugin = pod_topology_spread.new(args)
-    snap = Snapshot.of(nodes, pods)
-    state = CycleState()
-    plugin.pre_filter(state, pod, snap.node_info_list)
-    feasible = [ni for ni in snap.node_info_list if scored is None or ni.name in scored]
-    if plugin.pre_score(state, pod, feasible).is_skip():
-        return None
-    scores = []
-    for ni in feasible:
-        v, s = plugin.score(state, pod, ni)
-        assert s.is_success(), s
-        scores.append(NodeScore(ni.name, v))
-    assert plugin.normalize_score(state, pod, scores).is_success()
-    return {s.name: s.score for s in scores}
+HARNESS = harness.For(pod_topology_spread.new, NODES)
+run_filters, run_scores = HARNESS.filters, HARNESS.scores
 
 
 # ---- Filter ------------------------------------------------------------------------------
@@ -277,17 +245,6 @@ def test_list_default_constraints() -> None:
 
 # ---- whole cycles ----------------------------------------------------------------------------
 
-def place(pods: list[dict[str, Any]], template: Any, n: int, nodes: list[dict[str, Any]], seed: int) -> list[Any]:
-    profile, rng, results = default_profile(), random.Random(seed), []
-    for i in range(n):
-        p = template.name(f"p{i}").obj()
-        r = schedule_one(p, Snapshot.of(nodes, pods), profile, rng)
-        results.append(r)
-        if r.error is None:
-            pods.append({**p, "spec": {**p["spec"], "nodeName": r.suggested_host}})
-    return results
-
-
 def zone_nodes(zones: str, per_zone: int) -> list[dict[str, Any]]:
     return [make_node().name(f"{z}{i}").zone(z).cap(cpu="8", memory="16Gi", pods=110).obj()
             for z in zones for i in range(per_zone)]
@@ -349,9 +306,7 @@ def test_counts_follow_the_cache_across_cycles() -> None:
     incoming = pod().spread(1, "zone", FOO).obj()
 
     def feasible() -> list[str]:
-        snap, state = cache.snapshot(), CycleState()
-        plugin.pre_filter(state, incoming, snap.node_info_list)
-        return sorted(ni.name for ni in snap.node_info_list if plugin.filter(state, incoming, ni).is_success())
+        return harness.feasible(plugin, cache.snapshot(), incoming)
 
     assert feasible() == ["node-a", "node-b", "node-x", "node-y"]
     a1 = foo("a1", "node-a")
@@ -415,11 +370,7 @@ def test_preemption_frees_the_crowded_domain() -> None:
     pods = [make_pod().name(f"w{i}").label("app", "web").priority(0).node("a0").obj() for i in range(2)]
     pods.append(make_pod().name("other").label("app", "db").priority(0).node("a0").obj())
     hi = make_pod().name("hi").label("app", "web").priority(100).spread(1, ZONE, sel(app="web")).obj()
-    fw, state = default_profile(), CycleState()
-    r = schedule_one(hi, Snapshot.of(nodes, pods), fw, random.Random(0), state)
-    assert isinstance(r.error, FitError)
-    d = r.error.diagnosis
-    pf, status = fw.run_post_filter_plugins(state, hi, NodeToStatus(d.node_to_status, d.absent_nodes_status))
+    pf, status, _ = post_filter(hi, nodes, pods)
     assert status.is_success(), status
     assert pf is not None and pf.nominated_node_name == "a0"
     assert sorted(v["metadata"]["name"] for v in pf.victims) == ["w0", "w1"]

@@ -4,6 +4,7 @@ scheduler core."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any, Sequence
 
@@ -11,15 +12,15 @@ import pytest
 
 from actors.common.clock import FakeClock
 from actors.scheduler import preemption
-from actors.scheduler.framework import (Code, CycleState, Framework, NodeToStatus, Pod, Snapshot, Status,
-                                        new_status)
+from actors.scheduler.framework import Code, CycleState, Framework, Pod, Snapshot, Status, new_status
 from actors.scheduler.plugins import default_preemption
 from actors.scheduler.preemption import Candidate, pick_one_node_for_preemption
 from actors.scheduler.queue import UNSCHEDULABLE_Q, Nominator
 from actors.scheduler.registry import default_profile, new_framework
-from actors.scheduler.schedule import FitError, schedule_one
 from actors.scheduler.scheduler import Scheduler
 
+from . import live
+from .plugin_harness import post_filter
 from .builders import make_node, make_pod
 
 Obj = dict[str, Any]
@@ -49,19 +50,6 @@ def profile(nominator: Nominator | None = None, rng: random.Random | None = None
     fw.nominator = nominator
     fw.rng = rng or random.Random(0)
     return fw
-
-
-def post_filter(pod: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], fw: Framework | None = None,
-                ) -> tuple[Any, Status, FitError]:
-    """Schedule `pod` (it must not fit), then run the PostFilter plugins as the scheduler does."""
-    fw = fw or profile()
-    state = CycleState()
-    result = schedule_one(pod, Snapshot.of(nodes, pods), fw, random.Random(0), state)
-    assert isinstance(result.error, FitError), result
-    d = result.error.diagnosis
-    pf, status = fw.run_post_filter_plugins(state, pod, NodeToStatus(d.node_to_status, d.absent_nodes_status))
-    d.post_filter_msg = status.message()
-    return pf, status, result.error
 
 
 # ---- victims on one node -----------------------------------------------------------------
@@ -397,47 +385,20 @@ def test_lower_priority_nominations_on_the_node_are_cleared(clock: FakeClock) ->
 
 
 def test_preemption_end_to_end_through_the_apiserver() -> None:
-    import asyncio
-
-    from actors.apiserver.actor import ApiServer
-    from actors.apiserver.client import APIClient
-    from actors.scheduler.actor import SchedulerServer
-
     def api_pod(name: str, pc: str, grace: int | None = None) -> Obj:
-        p = make_pod().name(name).req(cpu="2").obj()
-        p["metadata"].pop("uid")
-        p.pop("status")
+        p = live.api_pod(name, cpu="2")
         p["spec"]["priorityClassName"] = pc
         if grace is not None:
             p["spec"]["terminationGracePeriodSeconds"] = grace
         return p
 
-    async def eventually(fn: Any, timeout: float = 5.0) -> Any:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            v = await fn()
-            if v:
-                return v
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("timed out")
-            await asyncio.sleep(0.02)
-
     async def body() -> None:
-        srv = ApiServer({"port": 0, "storage": "memory"})
-        await srv.start()
-        c = APIClient(srv.address, timeout=5)
-        sched = SchedulerServer({"apiserver": srv.address, "seed": 1, "time_scale": 0.1})
-        await sched.start()
-        try:
+        async with live.live_scheduler() as (_, c, _):
             assert (await c.get("priorityclasses", "system-cluster-critical"))["value"] == 2000000000
             for name, value in (("low", 10), ("high", 1000)):
                 await c.create("priorityclasses", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                                                    "metadata": {"name": name}, "value": value})
-            n = node("n1", cpu="2")
-            created = await c.create("nodes", n)
-            if not (created.get("status") or {}).get("allocatable"):
-                created["status"] = n["status"]
-                await c.update("nodes", created, subresource="status")
+            await live.register_node(c, node("n1", cpu="2"))
             low = await c.create("pods", api_pod("victim", "low", grace=0))
             assert low["spec"]["priority"] == 10
 
@@ -446,10 +407,10 @@ def test_preemption_end_to_end_through_the_apiserver() -> None:
                     return str((await c.get("pods", name, "default"))["spec"].get("nodeName") or "")
                 except Exception:
                     return ""
-            assert await eventually(lambda: node_of("victim")) == "n1"
+            assert await live.eventually(lambda: node_of("victim")) == "n1"
             high = await c.create("pods", api_pod("urgent", "high"))
             assert high["spec"]["priority"] == 1000
-            assert await eventually(lambda: node_of("urgent")) == "n1"
+            assert await live.eventually(lambda: node_of("urgent")) == "n1"
             names_left = [p["metadata"]["name"] for p in (await c.list("pods", "default"))["items"]]
             assert names_left == ["urgent"]
             got = await c.get("pods", "urgent", "default")
@@ -458,8 +419,4 @@ def test_preemption_end_to_end_through_the_apiserver() -> None:
             preempted = [e for e in events if e["reason"] == "Preempted"]
             assert [(e["involvedObject"]["name"], e["message"]) for e in preempted] == [
                 ("victim", f"Preempted by pod {high['metadata']['uid']} on node n1")]
-        finally:
-            await sched.stop()
-            await c.close()
-            await srv.stop()
     asyncio.run(body())

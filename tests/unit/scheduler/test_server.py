@@ -4,49 +4,14 @@ informers in, bindings, events and PodScheduled conditions out. No Ray."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from typing import Any
 
-from actors.apiserver.actor import ApiServer
-from actors.apiserver.client import APIClient
-from actors.scheduler.actor import SchedulerServer
-
-from .builders import make_node, make_pod
-
-
-async def eventually(fn: Callable[[], Awaitable[Any]], timeout: float = 5.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        v = await fn()
-        if v:
-            return v
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
-
-
-def api_pod(name: str, **req: str) -> dict[str, Any]:
-    p = make_pod().name(name).req(**req).obj()
-    p["metadata"].pop("uid")
-    p.pop("status")
-    return p
-
-
-async def create_node(c: APIClient, name: str, cpu: str) -> None:
-    n = make_node().name(name).cap(cpu=cpu, memory="4Gi", pods=110).obj()
-    created = await c.create("nodes", n)
-    if not (created.get("status") or {}).get("allocatable"):
-        created["status"] = n["status"]
-        await c.update("nodes", created, subresource="status")
+from .live import api_pod, create_node, eventually, live_scheduler
 
 
 def test_schedules_binds_and_reports() -> None:
     async def body() -> None:
-        srv = ApiServer({"port": 0, "storage": "memory"})
-        await srv.start()
-        c = APIClient(srv.address, timeout=5)
-        sched = SchedulerServer({"apiserver": srv.address, "seed": 1, "time_scale": 0.1})
-        await sched.start()
-        try:
+        async with live_scheduler() as (_, c, sched):
             await create_node(c, "node-1", "2")
             await c.create("pods", api_pod("web-abc", cpu="500m"))
 
@@ -80,8 +45,4 @@ def test_schedules_binds_and_reports() -> None:
             st = sched.status()
             assert st["scheduled"] == 2 and st["synced"] and st["queue"] == \
                 {"active": 0, "backoff": 0, "unschedulable": 0}
-        finally:
-            await sched.stop()
-            await c.close()
-            await srv.stop()
     asyncio.run(body())
