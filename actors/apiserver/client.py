@@ -105,10 +105,16 @@ class APIClient:
             try:
                 return await fn(max(0.05, deadline - time.monotonic()))
             except grpc.aio.AioRpcError as e:
-                if e.code() != grpc.StatusCode.UNAVAILABLE or from_details(e.details()):
+                # CANCELLED that we did not ask for (a task cancellation raises
+                # CancelledError, not this): the server shed the call under load
+                # (seen with ~1,000 calls in flight); retried like a call not sent:
+                # a write that did land answers the retry with a 409 its caller handles
+                shed = e.code() == grpc.StatusCode.CANCELLED
+                if (e.code() != grpc.StatusCode.UNAVAILABLE and not shed) or \
+                        from_details(e.details()):
                     raise rpc_error(e) from None
                 details = e.details() or ""
-                not_sent = any(h in details for h in _NOT_SENT_HINTS)
+                not_sent = shed or any(h in details for h in _NOT_SENT_HINTS)
                 if (write and not not_sent) or time.monotonic() >= deadline:
                     raise rpc_error(e) from None
                 attempt += 1

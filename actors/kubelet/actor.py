@@ -43,6 +43,7 @@ log = logging.getLogger("kubemu.kubelet")
 
 Obj = dict[str, Any]
 STATUS_RETRIES = 5
+STATUS_RESYNC_SECONDS = 10.0  # upstream's status manager syncBatch period
 
 
 def _rv(obj: Obj) -> int:
@@ -382,8 +383,25 @@ class Kubelet:
             raise
         except Exception as e:
             self._error("pod", e, log_it=False)
+            if out.status is not None and not self._stopped:
+                # as upstream's status manager resyncs: post the pod's status again later
+                asyncio.get_running_loop().call_later(
+                    self.cfg.scaled(STATUS_RESYNC_SECONDS), self._resync_status, out.pod)
             log.info("kubelet %s: pod %s: %s", self.cfg.node_name,
                      (out.pod.get("metadata") or {}).get("name"), e)
+
+    def _resync_status(self, pod: Obj) -> None:
+        """A status write failed: compare the pod's status with the worker's again
+        (the worker re-posts its view when they differ)."""
+        if self._stopped:
+            return
+        meta = pod.get("metadata") or {}
+        cur = self.informer.get(meta.get("namespace"), meta.get("name", "")) \
+            if self.informer is not None else None
+        if cur is None or (cur.get("metadata") or {}).get("uid") != meta.get("uid"):
+            return  # gone (or replaced): nothing to resync
+        self.core.pod_changed(cur, self.clock.now(), check_status=True)
+        self._wake()
 
     async def _post_pod_status(self, pod: Obj, status: Obj) -> None:
         meta = pod.get("metadata") or {}

@@ -261,3 +261,34 @@ def test_the_compactor_keeps_one_interval_of_history() -> None:
         with pytest.raises(CompactedError):
             await kv.list("/registry/configmaps/", revision=int(old_rv))
     with_server(run, etcd_compaction_interval=0.3)
+
+
+def test_calls_the_server_sheds_with_cancelled_are_retried() -> None:
+    """A loaded grpc server answers some calls CANCELLED without running them; the
+    client retries those (a write that did land would answer the retry with a 409)."""
+    class Shedding(api_pb2_grpc.APIServicer):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def Get(self, request: Any, context: Any) -> Any:
+            self.calls += 1
+            if self.calls <= 2:
+                await context.abort(grpc.StatusCode.CANCELLED, "CANCELLED")
+            return api_pb2.ObjectResponse(body=json.dumps(pod("web")).encode())
+
+    async def body() -> None:
+        from actors.common import grpcutil
+
+        server = grpcutil.aio_server()
+        svc = Shedding()
+        api_pb2_grpc.add_APIServicer_to_server(svc, server)
+        port = grpcutil.bind(server, 0)
+        await server.start()
+        c = APIClient(f"127.0.0.1:{port}", timeout=5)
+        try:
+            got = await c.get("pods", "web", "default")
+            assert got["metadata"]["name"] == "web" and svc.calls == 3
+        finally:
+            await c.close()
+            await server.stop(0)
+    asyncio.run(body())

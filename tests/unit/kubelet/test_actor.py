@@ -145,3 +145,24 @@ def test_restarted_kubelet_adopts_its_running_pods() -> None:
         finally:
             await k2.stop()
     run(main)
+
+
+def test_a_failed_pod_status_write_is_posted_again_later() -> None:
+    """Every retry of a status write fails (the apiserver is shedding load): the pod's
+    status is not left behind, the kubelet posts it again after the status manager's
+    resync period (10 s, scaled), as upstream's status manager does."""
+    async def main() -> None:
+        api = FakeAPI()
+        k = Kubelet(node_cfg(time_scale=SCALE), api)
+        await k.start()
+        try:
+            await until(lambda: api.peek("leases", "node-1", "kube-node-lease"), what="lease")
+            api.fail[("update", "pods")] = 12  # more than the 5 quick retries of two writes
+            await api.create("pods", pod("web-1", [container()]), "default")
+            await until(lambda: api.fail[("update", "pods")] == 0, what="the failures used up")
+            assert _pod_phase(api, "web-1") != "Running"
+            await until(lambda: _pod_phase(api, "web-1") == "Running", what="Running after resync")
+            assert k.stats["errors"] >= 1 and "injected failure" in k.last_error
+        finally:
+            await k.stop()
+    run(main)
