@@ -67,6 +67,7 @@ log = logging.getLogger("kubemu.scheduler")
 
 Obj = Mapping[str, Any]
 DEFAULT_BINDER = "DefaultBinder"
+ASSUMED_CLEANUP_PERIOD = 1.0  # upstream's cleanAssumedPeriod
 
 
 @dataclass
@@ -140,6 +141,7 @@ class Scheduler:
         now = clock.now()
         self._last_backoff_flush = now
         self._last_unschedulable_flush = now
+        self._last_assumed_cleanup = now
         self.stats = {"attempts": 0, "scheduled": 0, "unschedulable": 0, "errors": 0,
                       "bind_failures": 0}
 
@@ -237,8 +239,10 @@ class Scheduler:
         if now - self._last_unschedulable_flush >= self.unschedulable_flush_period:
             self._last_unschedulable_flush = now
             self.queue.flush_unschedulable_pods_leftover()
-        for pod in self.cache.cleanup_assumed_pods(now):
-            log.warning("assumed pod %s expired", helpers.pod_key(pod))
+        if now - self._last_assumed_cleanup >= ASSUMED_CLEANUP_PERIOD:  # cleanAssumedPeriod
+            self._last_assumed_cleanup = now
+            for pod in self.cache.cleanup_assumed_pods(now):
+                log.warning("assumed pod %s expired", helpers.pod_key(pod))
 
     # ---- one scheduling cycle ------------------------------------------------------------
 
