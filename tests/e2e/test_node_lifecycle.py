@@ -168,7 +168,7 @@ def test_a_dead_node_is_tainted_and_its_pods_evicted(api: Any, cluster: Any,
         "deletionTimestamp") and get_pod(api, "zero"), 10, "zero evicted")
     # "at once": well before even half of the default 300 s toleration (scaled) would run
     assert time.time() - tainted_at < 0.5 * 300 * TIME_SCALE
-    assert events(api, "zero", "TaintManagerEviction") == [
+    assert wait_for(lambda: events(api, "zero", "TaintManagerEviction"), 10, "eviction event") == [
         "Marking for deletion Pod default/zero"]
     assert any(c["type"] == "DisruptionTarget" and c["reason"] == "DeletionByTaintManager"
                for c in z["status"]["conditions"])
@@ -180,7 +180,7 @@ def test_a_dead_node_is_tainted_and_its_pods_evicted(api: Any, cluster: Any,
         "the web pod evicted")
     evicted_after = time.time() - tainted_at  # timeAdded has one-second precision
     assert 300 * TIME_SCALE - 1.0 < evicted_after < 1.6 * 300 * TIME_SCALE, evicted_after
-    assert events(api, victim, "TaintManagerEviction") == [
+    assert wait_for(lambda: events(api, victim, "TaintManagerEviction"), 10, "eviction event") == [
         f"Marking for deletion Pod default/{victim}"]
     assert v["spec"]["nodeName"] == DEAD
     # replaced elsewhere; the evicted pod stays Terminating (no kubelet to confirm)
@@ -215,7 +215,7 @@ def test_an_untolerated_noexecute_taint_evicts_at_once(api: Any) -> None:
     api.update("nodes", node)
     # deleted gracefully; the (live) kubelet finishes it
     wait_for(lambda: get_pod(api, "plain") is None, 20, "plain evicted and gone")
-    assert events(api, "plain", "TaintManagerEviction") == [
+    assert wait_for(lambda: events(api, "plain", "TaintManagerEviction"), 10, "eviction event") == [
         "Marking for deletion Pod default/plain"]
     time.sleep(1.0)
     assert running(get_pod(api, "tolerant"))

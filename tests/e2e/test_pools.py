@@ -191,8 +191,12 @@ def test_a_high_priority_pod_preempts_a_low_priority_one(api: Any, cluster: Any)
     q = wait_for(lambda: (lambda x: x if running(x) else None)(
         api.get("pods", "preemptor", namespace=NS)), 30, "preemptor Running")
     assert q["spec"]["nodeName"] == "hollow-20"
-    evs = api.list("events", namespace=NS, field_selector="involvedObject.name=victim")["items"]
-    assert any(e["reason"] == "Preempted" and "on node hollow-20" in e["message"] for e in evs)
+    def preempted() -> list[str]:
+        evs = api.list("events", namespace=NS, field_selector="involvedObject.name=victim")["items"]
+        return [e["message"] for e in evs if e["reason"] == "Preempted"]
+
+    msgs = wait_for(preempted, 10, "Preempted event on the victim")
+    assert any("on node hollow-20" in m for m in msgs), msgs
 
 
 def test_killing_a_pool_actor_fails_its_nodes_and_their_pods_move(api: Any, cluster: Any) -> None:
