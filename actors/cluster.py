@@ -67,6 +67,7 @@ class ClusterState:
     config_file: str = ""
     time_scale: float = 1.0
     started_at: float = 0.0
+    rest_server: str = ""  # the Kubernetes REST API: https://127.0.0.1:PORT
 
     def all_pool_nodes(self) -> list[str]:
         return [n for names in self.pools.values() for n in names]
@@ -284,14 +285,22 @@ def launch(cfg: ClusterConfig, *, address: str | None = None, config_file: str =
     store.wait_ready(timeout=60)
 
     progress("apiserver")
-    api_port = grpcutil.free_ports(1)[0]
+    from actors.common.certs import make_credentials
+
+    creds = make_credentials(sd / "pki", [cfg.apiserver_bind_address])
+    api_port, rest_port = grpcutil.free_ports(2)
     api = rayutil.start_actor(ApiServerActor, "apiserver", {
         "port": api_port, "etcd_endpoints": store.endpoints,
         "default_toleration_seconds": int(cfg.timings["defaultTolerationSeconds"]),
         "bookmark_interval": cfg.scaled(60.0), "watch_window": 1000,
-        "time_scale": cfg.time_scale}, namespace=ns)
+        "time_scale": cfg.time_scale,
+        # the REST API; its port fixed here so a restarted apiserver comes back on it
+        "rest_port": cfg.apiserver_secure_port or rest_port,
+        "rest_bind_address": cfg.apiserver_bind_address, "rest_token": creds.token,
+        "rest_tls_cert": str(creds.cert), "rest_tls_key": str(creds.key)}, namespace=ns)
     state.actors["apiserver"] = "apiserver"
     state.apiserver = str(rayutil.call(api, "address", timeout=60))
+    state.rest_server = str(rayutil.call(api, "rest_address", timeout=60))
     state.save()
 
     progress("scheduler, controller-manager")

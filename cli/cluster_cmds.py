@@ -132,6 +132,7 @@ def _collect(state: Any) -> dict[str, Any]:
     except Exception as e:
         nodes.append({"name": "?", "error": str(e)})
     return {"name": state.name, "ray": state.ray_address, "apiserver": state.apiserver,
+            "rest_server": getattr(state, "rest_server", ""),
             "etcd": state.etcd_endpoints, "components": comps, "nodes": nodes}
 
 
@@ -139,7 +140,9 @@ def _status_tables(state: Any) -> Any:
     from rich.console import Group
 
     data = _collect(state)
-    t = Table(title=f"cluster {data['name']} — apiserver {data['apiserver']}, Ray {data['ray']}")
+    rest = f", kubectl {data['rest_server']}" if data.get("rest_server") else ""
+    t = Table(title=f"cluster {data['name']} — apiserver {data['apiserver']}{rest}, "
+                    f"Ray {data['ray']}")
     for c in ("COMPONENT", "ROLE", "PID", "ADDRESS", "HEALTHY"):
         t.add_column(c)
     for c in data["components"]:
@@ -218,6 +221,51 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def kubeconfig_doc(name: str, server: str, ca_pem: bytes, token: str) -> dict[str, Any]:
+    """A kubeconfig with one cluster, user and context, each named after the cluster."""
+    import base64
+
+    server = server.replace("://0.0.0.0:", "://127.0.0.1:")
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": name, "cluster": {
+                "server": server,
+                "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+            "users": [{"name": f"{name}-admin", "user": {"token": token}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin"}}],
+            "current-context": name}
+
+
+def cmd_kubeconfig(args: argparse.Namespace) -> int:
+    import yaml
+
+    from actors import cluster
+    from actors.common.certs import load_credentials
+
+    name = _resolve_name(args)
+    if not name:
+        return _err("no cluster: start one with `kubemu up`")
+    try:
+        state = cluster.ClusterState.load(name)
+    except FileNotFoundError as e:
+        return _err(str(e))
+    creds = load_credentials(cluster.state_dir(name) / "pki")
+    if not state.rest_server or creds is None:
+        return _err(f"cluster {name} has no REST API (it was started by an older kubemu); "
+                    f"`kubemu down --name {name}` and `kubemu up` again")
+    doc = kubeconfig_doc(name, state.rest_server, creds.ca_cert.read_bytes(), creds.token)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    out = args.output or str(cluster.state_dir(name) / "kubeconfig")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the token
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    print(f"wrote {out} (context {name!r}, server {doc['clusters'][0]['cluster']['server']})")
+    print(f"use it with:\n  export KUBECONFIG={out}\n  kubectl get nodes")
+    return 0
+
+
 def register(sub: Any) -> None:
     up = sub.add_parser("up", help="launch a cluster from cluster.yaml")
     up.add_argument("-f", "--file", default=DEFAULT_CONFIG)
@@ -238,3 +286,11 @@ def register(sub: Any) -> None:
     dn.add_argument("--name")
     dn.add_argument("--keep-data", action="store_true", help="keep the etcd data directories")
     dn.set_defaults(func=cmd_down)
+
+    kc = sub.add_parser("kubeconfig", help="write a kubeconfig for kubectl and client "
+                                           "libraries (server, CA, token, a context named "
+                                           "after the cluster)")
+    kc.add_argument("--name")
+    kc.add_argument("-o", "--output", default="",
+                    help="file to write (default: $KUBEMU_HOME/NAME/kubeconfig; - for stdout)")
+    kc.set_defaults(func=cmd_kubeconfig)

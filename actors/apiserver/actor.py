@@ -15,6 +15,13 @@ Config keys:
     bookmark_interval            seconds between watch bookmarks (60, already scaled)
     watch_window                 events kept per resource for watch resumption (1000)
     time_scale                   informational (durations above come scaled)
+    rest_port                    the Kubernetes REST API's port (0 = any free port;
+                                 None = no REST API)
+    rest_bind_address            where it listens (kube-apiserver --bind-address;
+                                 kubemu's default is loopback)
+    rest_token                   the bearer token every REST request must carry
+    rest_tls_cert, rest_tls_key  serving certificate and key files (PEM); without
+                                 them the REST API is plain HTTP
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ DEFAULTS: dict[str, Any] = {
     "store_batch_linger": 0.02,
     # kube-apiserver --etcd-compaction-interval (5 min; scaled by time_scale; 0: never)
     "etcd_compaction_interval": 300.0,
+    "rest_port": None,
+    "rest_bind_address": "127.0.0.1",
+    "rest_token": "",
+    "rest_tls_cert": "",
+    "rest_tls_key": "",
 }
 
 
@@ -101,7 +113,28 @@ class ApiServer:
         self.port = grpcutil.bind(self.server, int(cfg["port"]))
         await self.server.start()
         log.info("apiserver serving on %s", self.address)
+        if cfg["rest_port"] is not None:
+            await self._start_rest()
         return self.address
+
+    async def _start_rest(self) -> None:
+        from .rest import RestAPI, make_ssl_context
+
+        cfg = self.config
+        if not cfg["rest_token"]:
+            raise ValueError("apiserver: rest_token: Required value (the REST API "
+                             "never runs unauthenticated)")
+        ctx = None
+        if cfg["rest_tls_cert"]:
+            ctx = make_ssl_context(cfg["rest_tls_cert"], cfg["rest_tls_key"])
+        self.rest = RestAPI(self.registry, self.caches, token=str(cfg["rest_token"]))
+        await self.rest.start(str(cfg["rest_bind_address"]), int(cfg["rest_port"]), ctx)
+        log.info("REST API serving on %s", self.rest.address)
+
+    @property
+    def rest_address(self) -> str:
+        rest = getattr(self, "rest", None)
+        return rest.address if rest is not None else ""
 
     async def _bootstrap(self, timeout: float) -> None:
         """The system namespaces and priority classes; the store may still be electing a leader."""
@@ -143,6 +176,8 @@ class ApiServer:
     async def stop(self) -> None:
         if getattr(self, "_compactor", None) is not None:
             self._compactor.cancel()
+        if getattr(self, "rest", None) is not None:
+            await self.rest.stop()
         if getattr(self, "server", None) is not None:
             await self.server.stop(0.5)
         if getattr(self, "caches", None) is not None:
@@ -155,7 +190,9 @@ class ApiServer:
         return dict(batcher.stats) if batcher is not None else {}
 
     def status(self) -> dict[str, Any]:
-        return {"address": self.address, "pid": os.getpid(), "started_at": self.started_at,
+        return {"address": self.address, "rest_address": self.rest_address,
+                "rest_requests": dict(self.rest.stats) if getattr(self, "rest", None) else {},
+                "pid": os.getpid(), "started_at": self.started_at,
                 "uptime": time.time() - self.started_at,
                 "etcd_endpoints": list(self.config["etcd_endpoints"]),
                 "requests": dict(self.service.stats) if hasattr(self, "service") else {},
@@ -186,6 +223,9 @@ class ApiServerActor(FaultHooks):
 
     def address(self) -> str:
         return self._server.address
+
+    def rest_address(self) -> str:
+        return self._server.rest_address
 
     def status(self) -> dict[str, Any]:
         return self._lt.run(self._async(self._server.status), timeout=10)  # type: ignore[no-any-return]

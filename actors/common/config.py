@@ -117,6 +117,10 @@ class ClusterConfig:
     etcd_members: int = 3
     etcd_snapshot_count: int = 10_000
     apiserver_replicas: int = 1
+    # the REST API: kube-apiserver's --bind-address (kubemu: loopback) and --secure-port
+    # (0: a free port, so clusters side by side never collide)
+    apiserver_bind_address: str = "127.0.0.1"
+    apiserver_secure_port: int = 0
     nodes: list[NodeSpec] = field(default_factory=list)
     node_pools: list[NodePoolSpec] = field(default_factory=list)
     scheduler: dict[str, Any] = field(default_factory=dict)
@@ -181,9 +185,29 @@ def parse(doc: Any, source: str = "cluster.yaml") -> ClusterConfig:
         cfg.etcd_snapshot_count = sc
 
     api = doc.get("apiserver") or {}
-    reps = api.get("replicas", 1) if isinstance(api, dict) else api
+    if not isinstance(api, dict):
+        bad("apiserver", api, "must be a mapping")
+        api = {}
+    for k in api:
+        if k not in ("replicas", "bindAddress", "securePort"):
+            errs.append(f'apiserver.{k}: Unsupported value: {_q(k)}: supported values: '
+                        '"bindAddress", "replicas", "securePort"')
+    reps = api.get("replicas", 1)
     if reps != 1:
         errs.append(f"apiserver.replicas: Unsupported value: {_q(reps)}: supported values: 1")
+    bind = api.get("bindAddress", "127.0.0.1")
+    try:
+        import ipaddress
+
+        ipaddress.ip_address(bind)
+        cfg.apiserver_bind_address = str(bind)
+    except ValueError:
+        bad("apiserver.bindAddress", bind, "must be an IP address")
+    port = api.get("securePort", 0)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        bad("apiserver.securePort", port, "must be between 0 and 65535, inclusive")
+    else:
+        cfg.apiserver_secure_port = port
 
     def node_fields(p: str, n: dict[str, Any]) -> tuple[dict[str, str], dict[str, str],
                                                         list[dict[str, str]]]:

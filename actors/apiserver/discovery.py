@@ -1,0 +1,125 @@
+"""Discovery documents of the REST API (pure): /version, /api, /apis, /api/v1, /apis/G/V.
+
+Built from `actors.api.resources.RESOURCES`, the one list of served kinds, plus the
+subresources the REST layer answers (status, scale, binding, eviction, log, finalize).
+What kubectl reads from here:
+
+- `kubectl api-resources`, the RESTMapper (kind ↔ resource, short names, namespaced);
+- `categories: [all]` for `kubectl get all`;
+- `pods/eviction` with group `policy`, version `v1`, kind `Eviction`: how `kubectl drain`
+  learns that evictions are supported (CheckEvictionSupport);
+- `deployments/scale` (autoscaling/v1 Scale) for `kubectl scale`.
+
+Only legacy discovery is served: when kubectl asks for the aggregated form
+(`as=APIGroupDiscoveryList`) it gets the legacy documents and falls back, as against an
+apiserver older than 1.26.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from actors.api.resources import RESOURCES, ResourceInfo
+
+JSON = dict[str, Any]
+
+GIT_VERSION = "v1.30.0-kubemu"  # the same version the kubelets report (actors/cluster.py)
+
+_ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update",
+              "watch"]
+_STATUS_VERBS = ["get", "patch", "update"]
+# `kubectl get all` (upstream's "all" category: the workload kinds and services)
+_CATEGORY_ALL = {"pods", "services", "replicasets", "deployments"}
+_SCALABLE = {"deployments", "replicasets"}
+
+
+def version_info() -> JSON:
+    """GET /version (version.Info)."""
+    major, minor = GIT_VERSION.lstrip("v").split(".")[:2]
+    return {"major": major, "minor": minor, "gitVersion": GIT_VERSION,
+            "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+            "goVersion": "go1.22.0", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def group_versions() -> dict[str, list[str]]:
+    """Served groups (in RESOURCES order, core first) → versions."""
+    out: dict[str, list[str]] = {}
+    for info in RESOURCES.values():
+        vs = out.setdefault(info.group, [])
+        if info.version not in vs:
+            vs.append(info.version)
+    return out
+
+
+def api_versions(server_address: str = "") -> JSON:
+    """GET /api (APIVersions)."""
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
+                                            "serverAddress": server_address}]}
+
+
+def api_group(group: str, versions: list[str]) -> JSON:
+    gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
+
+
+def api_group_list() -> JSON:
+    """GET /apis (APIGroupList)."""
+    groups = [api_group(g, vs) for g, vs in group_versions().items() if g]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def _hash(info: ResourceInfo) -> str:
+    # storageVersionHash: an opaque, stable token per group/version/kind
+    raw = hashlib.sha256(f"{info.group}/{info.version}/{info.kind}".encode()).digest()
+    import base64
+
+    return base64.b64encode(raw[:8]).decode()
+
+
+def _resource(info: ResourceInfo) -> JSON:
+    r: JSON = {"name": info.plural, "singularName": info.singular,
+               "namespaced": info.namespaced, "kind": info.kind, "verbs": list(_ALL_VERBS),
+               "storageVersionHash": _hash(info)}
+    if info.short_names:
+        r["shortNames"] = list(info.short_names)
+    if info.plural in _CATEGORY_ALL:
+        r["categories"] = ["all"]
+    return r
+
+
+def _sub(info: ResourceInfo, sub: str, kind: str, verbs: list[str], group: str = "",
+         version: str = "") -> JSON:
+    r: JSON = {"name": f"{info.plural}/{sub}", "singularName": "",
+               "namespaced": info.namespaced, "kind": kind, "verbs": verbs}
+    if group or version:
+        r["group"], r["version"] = group, version
+    return r
+
+
+def resources_of(group: str, version: str) -> list[ResourceInfo]:
+    return [i for i in RESOURCES.values() if i.group == group and i.version == version]
+
+
+def api_resource_list(group: str, version: str) -> JSON | None:
+    """GET /api/v1 or /apis/G/V (APIResourceList); None when the group/version is not served."""
+    if version not in group_versions().get(group, []):
+        return None
+    out: list[JSON] = []
+    for info in resources_of(group, version):
+        out.append(_resource(info))
+        if info.has_status:
+            out.append(_sub(info, "status", info.kind, list(_STATUS_VERBS)))
+        if info.plural in _SCALABLE:
+            out.append(_sub(info, "scale", "Scale", list(_STATUS_VERBS), "autoscaling", "v1"))
+        if info.plural == "pods":
+            out.append(_sub(info, "binding", "Binding", ["create"]))
+            out.append(_sub(info, "eviction", "Eviction", ["create"], "policy", "v1"))
+            out.append(_sub(info, "log", "Pod", ["get"]))
+        if info.plural == "namespaces":
+            out.append(_sub(info, "finalize", "Namespace", ["update"]))
+    gv = f"{group}/{version}" if group else version
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+            "resources": out}
