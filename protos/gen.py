@@ -74,6 +74,16 @@ def generate(out_dir: Path) -> list[Path]:
     return outputs
 
 
+# lines that only stamp the generator's version: a newer grpcio-tools patch release on a
+# fresh machine must not make the committed stubs "stale"
+_VERSION_STAMPS = ("GRPC_GENERATED_VERSION = ", "# Protobuf Python Version: ")
+
+
+def _normalized(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines()
+            if not line.startswith(_VERSION_STAMPS)]
+
+
 def stale_files() -> list[str]:
     """Generate into a temp dir and list committed stubs that differ, are missing or orphaned."""
     with tempfile.TemporaryDirectory(prefix="kubemu-protos-") as tmp:
@@ -83,7 +93,7 @@ def stale_files() -> list[str]:
             committed = REPO_ROOT / rel
             if not committed.is_file():
                 stale.append(f"{rel} (missing)")
-            elif not filecmp.cmp(committed, Path(tmp) / rel, shallow=False):
+            elif _normalized(committed) != _normalized(Path(tmp) / rel):
                 stale.append(f"{rel} (differs)")
         expected = set(outputs)
         stale.extend(f"{rel} (no .proto source)" for rel in committed_outputs() if rel not in expected)

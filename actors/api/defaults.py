@@ -212,6 +212,10 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
         spec["terminationGracePeriodSeconds"] = DEFAULT_TERMINATION_GRACE_PERIOD
     if not spec.get("schedulerName"):
         spec["schedulerName"] = DEFAULT_SCHEDULER
+    # v1 ↔ internal conversion: the deprecated serviceAccount mirrors serviceAccountName
+    sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if sa:
+        spec["serviceAccountName"] = spec["serviceAccount"] = sa
     for c in _l(spec.get("initContainers")) + _l(spec.get("containers")) + _l(
             spec.get("ephemeralContainers")):
         _default_container(c)

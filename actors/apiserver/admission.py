@@ -8,6 +8,10 @@
   created without a NoExecute toleration for node.kubernetes.io/not-ready /
   unreachable gets one with tolerationSeconds = the configured default (300 upstream,
   `timings.defaultTolerationSeconds` in cluster.yaml).
+- **ServiceAccount** (plugin/pkg/admission/serviceaccount), its defaulting half: a pod
+  created without `spec.serviceAccountName` runs as `default` (and the deprecated
+  `spec.serviceAccount` mirrors it). ServiceAccount objects and the token volume are
+  not served, so nothing is checked or mounted.
 
 - **Priority** (plugin/pkg/admission/priority): a pod created with
   `spec.priorityClassName` gets that class's `value` as `spec.priority` and its
@@ -104,6 +108,16 @@ def default_toleration_seconds(a: Attributes, seconds: int) -> None:
                             "effect": "NoExecute", "tolerationSeconds": seconds})
     if not (not_ready and unreachable):
         spec["tolerations"] = tolerations
+
+
+def service_account(a: Attributes) -> None:
+    """Default a new pod's service account to `default`."""
+    if a.operation != CREATE or a.info.plural != "pods" or a.subresource or a.obj is None:
+        return
+    spec = a.obj.setdefault("spec", {})
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = name
+    spec["serviceAccount"] = name
 
 
 # ---- Priority ---------------------------------------------------------------------------
@@ -242,6 +256,7 @@ class Admission:
         self.config = config or AdmissionConfig()
 
     def mutate(self, a: Attributes, priority_classes: list[dict[str, Any]] | None = None) -> None:
+        service_account(a)
         default_toleration_seconds(a, self.config.default_toleration_seconds)
         priority_admit(a, priority_classes)
 

@@ -100,7 +100,9 @@ def _sub(info: ResourceInfo, sub: str, kind: str, verbs: list[str], group: str =
 
 
 def resources_of(group: str, version: str) -> list[ResourceInfo]:
-    return [i for i in RESOURCES.values() if i.group == group and i.version == version]
+    # alphabetical, as kube-apiserver lists them (and so `kubectl get all` orders kinds)
+    return sorted((i for i in RESOURCES.values() if i.group == group and i.version == version),
+                  key=lambda i: i.plural)
 
 
 def api_resource_list(group: str, version: str) -> JSON | None:

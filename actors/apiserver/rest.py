@@ -188,6 +188,42 @@ def validate_scale(info: ResourceInfo, name: str, scale: JSON) -> int:
     return n
 
 
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+
+
+def field_validation(query: Any) -> str:
+    """The fieldValidation directive (kube-apiserver's default is Warn)."""
+    v = query.get("fieldValidation") or "Warn"
+    if v not in FIELD_VALIDATION:
+        raise errors.bad_request(f'fieldValidation: Unsupported value: "{v}": supported '
+                                 f'values: "Ignore", "Strict", "Warn"')
+    return str(v)
+
+
+def unknown_field_problems(info: ResourceInfo, doc: Any, patch: bool = False) -> list[str]:
+    """`unknown field "spec.foo"` for each field the schema of `info` does not declare
+    (patch directives such as $setElementOrder are not fields)."""
+    if not isinstance(doc, dict):
+        return []
+    from . import openapi
+
+    name = openapi.definition_for(info.api_version, info.kind)
+    if name is None:
+        return []
+    paths = openapi.unknown_fields(doc, name)
+    if patch:
+        paths = [p for p in paths if "$" not in p]
+    return [f'unknown field "{p}"' for p in paths]
+
+
+def strict_decoding(info: ResourceInfo, problems: list[str], patch: bool = False) -> APIError:
+    msg = "strict decoding error: " + ", ".join(problems)
+    if not patch:
+        msg = (f'{info.kind} in version "{info.version}" cannot be handled as a '
+               f"{info.kind}: {msg}")
+    return errors.bad_request(msg)
+
+
 def _dry_run(query: Any) -> bool:
     v = query.get("dryRun")
     if v is None:
@@ -270,7 +306,19 @@ class RestAPI:
         bound = sockets[0].getsockname()[1] if sockets else port
         scheme = "https" if ssl_context is not None else "http"
         self.address = f"{scheme}://{host}:{bound}"
+        # the schemas take ~0.6 s of CPU to build: once, off the loop, before a client waits
+        asyncio.get_running_loop().run_in_executor(None, self._warm_openapi)
         return int(bound)
+
+    @staticmethod
+    def _warm_openapi() -> None:
+        try:
+            from . import openapi
+
+            openapi.v3_index()
+            openapi.v2_protobuf()
+        except Exception:  # served (and reported) on the first request instead
+            log.exception("building the OpenAPI documents failed")
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -304,8 +352,8 @@ class RestAPI:
         accept = request.headers.get("Accept", "")
         if "protobuf" in accept and "json" not in accept:
             return web.Response(body=openapi.v2_protobuf(),
-                                content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
-        return self._json(openapi.v2_document())
+                                content_type=openapi.V2_PROTOBUF_CONTENT_TYPE)
+        return web.Response(body=openapi.v2_document_bytes(), content_type="application/json")
 
     async def _openapi_v3_index(self, request: web.Request) -> web.StreamResponse:
         from . import openapi
@@ -317,14 +365,14 @@ class RestAPI:
 
         parts = [p for p in request.match_info["path"].split("/") if p]
         if len(parts) == 2 and parts[0] == "api":
-            doc = openapi.v3_document("", parts[1])
+            doc = openapi.v3_document_bytes("", parts[1])
         elif len(parts) == 3 and parts[0] == "apis":
-            doc = openapi.v3_document(parts[1], parts[2])
+            doc = openapi.v3_document_bytes(parts[1], parts[2])
         else:
             doc = None
         if doc is None:
             raise not_found_path()
-        return self._json(doc)
+        return web.Response(body=doc, content_type="application/json")
 
     # ---- resources --------------------------------------------------------------------
 
@@ -424,6 +472,25 @@ class RestAPI:
         except Exception as e:  # yaml.YAMLError
             raise errors.bad_request(f"error converting YAML to JSON: {e}") from None
 
+    @staticmethod
+    def _check_fields(request: web.Request, info: ResourceInfo, doc: Any,
+                      patch: bool = False) -> list[str]:
+        """fieldValidation: Strict refuses unknown fields (400), Warn returns them as
+        warnings, Ignore says nothing."""
+        mode = field_validation(request.query)
+        if mode == "Ignore":
+            return []
+        problems = unknown_field_problems(info, doc, patch)
+        if problems and mode == "Strict":
+            raise strict_decoding(info, problems, patch)
+        return problems
+
+    @staticmethod
+    def _warn(resp: web.StreamResponse, warnings: list[str]) -> web.StreamResponse:
+        for w in warnings:  # RFC 7234 Warning headers, as kube-apiserver sends them
+            resp.headers.add("Warning", '299 - "' + w.replace('"', '\\"') + '"')
+        return resp
+
     def _present(self, request: web.Request, info: ResourceInfo, obj: JSON,
                  status: int = 200) -> web.Response:
         """An object, or a one-row Table when the client asked for one."""
@@ -468,9 +535,10 @@ class RestAPI:
                                          "match the namespace sent on the request")
         elif t.info.namespaced:
             raise errors.method_not_supported(t.info, "create")
+        warnings = self._check_fields(request, t.info, body)
         obj = await self.registry.create(t.info.plural, body, t.namespace or None,
                                          dry_run=_dry_run(request.query))
-        return self._present(request, t.info, obj, 201)
+        return self._warn(self._present(request, t.info, obj, 201), warnings)
 
     @staticmethod
     def _check_kind(info: ResourceInfo, body: JSON, kind: str = "", api_version: str = "") -> None:
@@ -495,9 +563,10 @@ class RestAPI:
                                      f"({bname}) does not match the name on the URL ({t.name})")
         if _dry_run(request.query):
             raise errors.bad_request("dryRun is not supported for updates by kubemu yet")
+        warnings = self._check_fields(request, t.info, body)
         obj = await self.registry.update(t.info.plural, body, t.namespace or None, t.name,
                                          t.subresource)
-        return self._present(request, t.info, obj)
+        return self._warn(self._present(request, t.info, obj), warnings)
 
     async def _patch(self, request: web.Request, t: Target) -> web.StreamResponse:
         pt = patch_type_of(request.content_type)
@@ -517,6 +586,8 @@ class RestAPI:
         except Exception as e:
             raise errors.bad_request(f"the body of the request could not be decoded: {e}") \
                 from None
+        warnings = self._check_fields(request, t.info, patch, patch=True) \
+            if pt != "json" else []
         kw: JSON = {}
         if pt == "apply":
             manager = q.get("fieldManager", "")
@@ -526,7 +597,7 @@ class RestAPI:
             kw = {"field_manager": manager, "force": q.get("force") in ("true", "1")}
         obj = await self.registry.patch(t.info.plural, t.name, patch, t.namespace or None,
                                         pt, t.subresource, **kw)
-        return self._present(request, t.info, obj)
+        return self._warn(self._present(request, t.info, obj), warnings)
 
     async def _delete(self, request: web.Request, t: Target) -> web.StreamResponse:
         raw = await request.read()

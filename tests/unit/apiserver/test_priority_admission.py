@@ -188,6 +188,7 @@ def test_registry_bootstrap_and_pod_resolution() -> None:
     body = pod("web", priorityClassName="high", image="nginx:1.26")
     body["metadata"]["resourceVersion"] = out["metadata"]["resourceVersion"]
     body["spec"]["tolerations"] = out["spec"]["tolerations"]
+    body["spec"]["serviceAccountName"] = out["spec"]["serviceAccountName"]  # admission's
     updated = run(reg.update("pods", body))
     assert (updated["spec"]["priority"], updated["spec"]["containers"][0]["image"]) == (1000, "nginx:1.26")
 
