@@ -4,7 +4,7 @@
   client-go workqueue and rate limiters, and `Runner`, which maps informer events to
   keys, reconciles and carries actions out (pure; driven by an injected ``now``);
 - `replicaset`, `deployment`, `garbagecollector`, `nodelifecycle`, `tainteviction`,
-  `podgc`, `endpoints` — upstream's controllers, each a pure "detect" layer of functions plus a
+  `podgc`, `endpoints`, `namespace` — upstream's controllers, each a pure "detect" layer of functions plus a
   controller class that emits actions;
 - `util` — shared helpers (ownership/claiming, pod readiness, hashes, expectations,
   `scaled` for time_scale); `nodeutil` — taints, tolerations, zones, node conditions;

@@ -4,7 +4,7 @@
                         {"apiserver": "127.0.0.1:6443",
                          "controllers": ["replicaset", "deployment", "garbagecollector",
                                          "nodelifecycle", "tainteviction", "podgc",
-                                         "endpoints"],
+                                         "endpoints", "namespace"],
                          "seed": 1, "time_scale": 0.1})
 
 `ControllerManager` is the asyncio shell around the pure `loop.Runner`: one shared
@@ -12,7 +12,11 @@ informer (`actors.common.informer.Informer` over `APIClient`) per watched resour
 feeds the runner's event handlers and serves as the `View`; once every informer has
 synced, ``workers`` tasks (default 5) take ready keys, reconcile, carry the actions
 out through the API (concurrently within a batch, see `loop.Execution`) and report
-back. Events are posted asynchronously as core/v1 Events (source.component
+back. Two verbs exist only here: ``update`` honours ``options["subresource"]`` (the
+namespace controller's ``namespaces/finalize``), and ``deletecollection`` is upstream's
+deleteEachItem done live (list, delete each item in Background, list again and fail if
+anything is left: the apiserver serves no DeleteCollection). Events are posted
+asynchronously as core/v1 Events (source.component
 ``replicaset-controller``, ``deployment-controller``...), repeated ones aggregated
 into ``count`` as the event correlator does. `ControllerManagerActor` runs it in its
 own loop thread started from ``__init__`` (a Ray restart re-runs ``__init__``, the
@@ -20,9 +24,11 @@ informers relist and reconciling resumes, level-based).
 
 Config: ``apiserver`` (host:port, required), ``controllers`` (names, default all:
 replicaset, deployment, garbagecollector, nodelifecycle, tainteviction, podgc,
-endpoints),
+endpoints, namespace),
 ``seed`` (pod-name randomness; default random), ``workers``, ``burstReplicas``,
-``gcResources`` (resources the garbage collector watches), and for the node
+``gcResources`` (resources the garbage collector watches), ``namespaceResources``
+(namespaced resources the namespace controller watches; the others it deletes live;
+default all but events), and for the node
 controllers, in upstream seconds (each controller multiplies them by ``time_scale``):
 ``node_monitor_period`` (5), ``node_monitor_grace_period`` (50),
 ``node_startup_grace_period`` (60), ``node_eviction_rate`` (0.1 nodes/s),
@@ -48,17 +54,19 @@ from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 
+from . import namespace as _namespace  # noqa: F401  (registers "namespace")
 from . import util as u
 from .loop import Action, EventSpec, Execution, OwnerExists, Runner, WatchEvent, build_controllers
 
 log = logging.getLogger("kubemu.controller-manager")
 
 DEFAULT_CONTROLLERS = ("replicaset", "deployment", "garbagecollector", "nodelifecycle",
-                       "tainteviction", "podgc", "endpoints")
+                       "tainteviction", "podgc", "endpoints", "namespace")
 COMPONENTS = {"replicaset": "replicaset-controller", "deployment": "deployment-controller",
               "garbagecollector": "garbage-collector-controller",
               "nodelifecycle": "node-controller", "tainteviction": "taint-eviction-controller",
-              "podgc": "pod-garbage-collector", "endpoints": "endpoint-controller"}
+              "podgc": "pod-garbage-collector", "endpoints": "endpoint-controller",
+              "namespace": "namespace-controller"}
 
 
 class InformerView:
@@ -263,7 +271,7 @@ class ControllerManager:
         if a.verb == "create":
             r: dict[str, Any] = await c.create(a.resource, a.body, namespace=ns)
         elif a.verb == "update":
-            r = await c.update(a.resource, a.body)
+            r = await c.update(a.resource, a.body, subresource=a.options.get("subresource", ""))
         elif a.verb == "update_status":
             r = await c.update(a.resource, a.body, subresource="status")
         elif a.verb == "patch":
@@ -274,9 +282,33 @@ class ControllerManager:
                                grace_period_seconds=a.options.get("grace_period_seconds"),
                                propagation_policy=a.options.get("propagation_policy"),
                                preconditions_uid=a.options.get("preconditions_uid"))
+        elif a.verb == "deletecollection":
+            await self._delete_collection(a)
+            return None
         else:
             raise ValueError(f"unknown verb {a.verb}")
         return r
+
+    async def _delete_collection(self, a: Action) -> None:
+        """deleteEachItem: every item of a.resource in a.namespace, then a check that
+        nothing is left (the namespace controller's unwatched resources)."""
+        c, ns = self._client, a.namespace or None
+        policy = a.options.get("propagation_policy")
+
+        async def delete(o: dict[str, Any]) -> None:
+            try:
+                await c.delete(a.resource, u.name(o), namespace=ns, propagation_policy=policy,
+                               preconditions_uid=u.uid(o))
+            except APIError as e:
+                if e.code not in (404, 405, 409):
+                    raise
+
+        items = [o for o in (await c.list_all(a.resource, ns)).get("items") or []
+                 if u.deletion_timestamp(o) is None]
+        for i in range(0, len(items), 50):
+            await asyncio.gather(*(delete(o) for o in items[i:i + 50]))
+        if (await c.list_all(a.resource, ns)).get("items"):
+            raise RuntimeError(_namespace.remaining_error(a.namespace, a.resource))
 
     async def status(self) -> dict[str, Any]:
         r = self.runner

@@ -160,7 +160,7 @@ REGISTRY: dict[str, ControllerFactory] = {}
 def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
     """Decorator: make a controller constructible by name (kube-controller-manager's
     --controllers names: replicaset, deployment, garbagecollector, nodelifecycle,
-    tainteviction, podgc, endpoints)."""
+    tainteviction, podgc, endpoints, namespace)."""
     def deco(factory: ControllerFactory) -> ControllerFactory:
         REGISTRY[name] = factory
         return factory
@@ -170,8 +170,8 @@ def register(name: str) -> Callable[[ControllerFactory], ControllerFactory]:
 def build_controllers(names: Iterable[str], config: dict[str, Any] | None = None) -> list[Controller]:
     # importing the modules registers them
     from actors.controllers import (deployment, endpoints,  # noqa: F401
-                                    garbagecollector, nodelifecycle, podgc, replicaset,
-                                    tainteviction)
+                                    garbagecollector, namespace, nodelifecycle, podgc,
+                                    replicaset, tainteviction)
     out = []
     for n in names:
         if n not in REGISTRY:

@@ -3,7 +3,8 @@
 3 nodes Ready; a Deployment of 3 runs 3 pods spread over the nodes; a deleted pod is
 replaced; scale 3 → 5 → 1; a pod with an impossible nodeSelector stays Pending with
 the FailedScheduling event; invalid manifests are rejected with field errors and
-nothing is stored; deleting a Deployment deletes its ReplicaSets and pods.
+nothing is stored; deleting a Deployment deletes its ReplicaSets and pods; deleting a
+namespace deletes its content, then the namespace.
 """
 
 from __future__ import annotations
@@ -155,6 +156,29 @@ def test_deleting_deployment_deletes_replicasets_and_pods(api: Any) -> None:
                                   label_selector="app=gone")["items"], 60, "ReplicaSets gone")
     wait_for(lambda: not api.list("pods", namespace="default",
                                   label_selector="app=gone")["items"], 60, "pods gone")
+
+
+def test_deleting_a_namespace_deletes_its_content_then_the_namespace(api: Any) -> None:
+    api.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                              "metadata": {"name": "doomed"}})
+    d = deployment("doomed", 2)
+    d["metadata"]["namespace"] = "doomed"
+    api.create("deployments", d, namespace="doomed")
+    wait_for(lambda: sum((p.get("status") or {}).get("phase") == "Running"
+                         for p in api.list("pods", namespace="doomed")["items"]) == 2,
+             60, "2 Running pods in doomed")
+    api.delete("namespaces", "doomed")
+    assert api.get("namespaces", "doomed")["status"]["phase"] == "Terminating"
+
+    def gone() -> bool:
+        try:
+            api.get("namespaces", "doomed")
+        except APIError as e:
+            return e.code == 404
+        return False
+    wait_for(gone, 90, "the namespace controller to empty and finalize doomed")
+    for r in ("pods", "replicasets", "deployments"):
+        assert not api.list(r, namespace="doomed")["items"], r
 
 
 def kubemu(*args: str, stdin: str | None = None) -> Any:

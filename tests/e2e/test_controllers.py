@@ -215,7 +215,7 @@ def test_controller_manager_actor_under_ray(ray_runtime: None) -> None:
         st = rayutil.call(cm, "status")
         assert st["synced"] and st["controllers"] == [
             "replicaset", "deployment", "garbagecollector", "nodelifecycle", "tainteviction",
-            "podgc", "endpoints"]
+            "podgc", "endpoints", "namespace"]
         rayutil.call(cm, "stop")
     finally:
         client.close()

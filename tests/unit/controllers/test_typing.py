@@ -13,7 +13,8 @@ PURE = ["actors/controllers/util.py", "actors/controllers/loop.py",
         "actors/controllers/replicaset.py", "actors/controllers/deployment.py",
         "actors/controllers/garbagecollector.py", "actors/controllers/nodeutil.py",
         "actors/controllers/nodelifecycle.py", "actors/controllers/tainteviction.py",
-        "actors/controllers/podgc.py", "actors/controllers/endpoints.py"]
+        "actors/controllers/podgc.py", "actors/controllers/endpoints.py",
+        "actors/controllers/namespace.py"]
 
 
 def test_pure_cores_are_mypy_strict_clean() -> None:
