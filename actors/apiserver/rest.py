@@ -698,19 +698,22 @@ class RestAPI:
     async def _logs(self, request: web.Request, t: Target) -> web.StreamResponse:
         from . import podlogs
 
-        opts = podlogs.LogOptions.from_query(dict(request.query))
-        chunks = await podlogs.pod_logs(self.registry, t.namespace, t.name, opts)
-        if isinstance(chunks, (bytes, bytearray)):
-            return web.Response(body=bytes(chunks), content_type="text/plain")
+        opts = podlogs.LogOptions.from_query(request.query, t.name)
+        # every refusal (options, pod, container, kubelet) comes before the first byte
+        stream = await podlogs.pod_logs(self.registry, t.namespace, t.name, opts)
+        if not opts.follow:
+            return web.Response(body=await stream.read_all(), content_type="text/plain")
         resp = web.StreamResponse()
         resp.content_type = "text/plain"
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         try:
-            async for c in chunks:
+            async for c in stream:
                 await resp.write(c)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        finally:
+            await stream.aclose()
         return resp
 
     # ---- watch ------------------------------------------------------------------------

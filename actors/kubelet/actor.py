@@ -14,8 +14,18 @@
   pod's containers are gone. Writes for one pod are applied in order; different pods
   proceed concurrently.
 
+`KubeletServer` is the kubelet API (protos/kubeletpb: container logs, what `kubectl
+logs` reaches through the apiserver), for one kubelet or for every kubelet of a hollow
+node pool (the request names the node). It reads a container's log from the pod
+worker (runtime.logs: computed, never stored) with the kubelet's checks and messages,
+sends an empty first chunk once the request is accepted, then the lines in chunks of
+64 KiB; with `follow` it sleeps until the next line is due (or 1 s, to notice a stop)
+and ends when the container has exited. The kubelet publishes where it listens on its
+Node (annotation kubemu.io/kubelet-endpoint and daemonEndpoints), at registration.
+
 `KubeletActor(config)` is the Ray-facing class: the loop runs in a thread started
-from `__init__`, so a Ray restart re-registers and adopts the running pods.
+from `__init__`, so a Ray restart re-registers and adopts the running pods, and the
+new API port (config `kubelet_port`, default a free one) is published again.
 """
 
 from __future__ import annotations
@@ -25,25 +35,32 @@ import copy
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, AsyncIterator, Callable
+
+import grpc
 
 from actors.api.errors import APIError
-from actors.common.clock import Clock, RealClock, rfc3339
+from actors.common import faultinject, grpcutil
+from actors.common.clock import Clock, RealClock, parse_time, rfc3339
 from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
+from protos.kubeletpb import kubelet_pb2, kubelet_pb2_grpc
 
 from . import lease as lease_mod
-from .config import NodeConfig
+from .config import KUBELET_PORT, NodeConfig
 from .core import KubeletCore, PodOutput
 from .events import EventAction, EventRecorder, PodEvent, node_ref
-from .node_status import NodeStatusManager, build_node, reconcile_registered
+from .node_status import NodeStatusManager, build_node, endpoint_port, reconcile_registered
+from .runtime import LogError, LogReader
 
 log = logging.getLogger("kubemu.kubelet")
 
 Obj = dict[str, Any]
 STATUS_RETRIES = 5
 STATUS_RESYNC_SECONDS = 10.0  # upstream's status manager syncBatch period
+LOG_CHUNK_BYTES = 64 * 1024
+FOLLOW_POLL_SECONDS = 1.0  # a followed container that is stopped is noticed within this
 
 
 def _rv(obj: Obj) -> int:
@@ -59,11 +76,13 @@ class Kubelet:
     def __init__(self, cfg: NodeConfig, client: Any, clock: Clock | None = None,
                  rng: random.Random | None = None, *, pods: Informer | None = None,
                  nodes: Informer | None = None, event_client: Any = None,
-                 register_with_status: bool = False) -> None:
+                 register_with_status: bool = False, endpoint: str = "") -> None:
         """`pods` / `nodes`: informers shared by a node pool (see pool.py). With `pods`
         the owner routes this node's pod events to `_on_add/_on_update/_on_delete`;
-        with `nodes` the node status loop reads the Node from it instead of a GET."""
+        with `nodes` the node status loop reads the Node from it instead of a GET.
+        `endpoint`: where its KubeletServer listens (host:port), published on the Node."""
         self.cfg = cfg
+        self.endpoint = endpoint
         # a pool's kubelets send events through a client of their own (fewer calls in
         # flight), so that thousands of start-up events do not queue ahead of the
         # registrations and Lease renewals that keep nodes Ready
@@ -81,6 +100,7 @@ class Kubelet:
         self.recorder = EventRecorder(cfg.node_name)
         self.node_status = NodeStatusManager(cfg, images=self.core.runtime.images.status_images,
                                              boot_seed=str(int(self.clock.now())))
+        self.set_endpoint(endpoint)
         self.lease_timer = lease_mod.LeaseTimer(cfg, self.rng)
         self.node: Obj | None = None  # the Node as last returned by the apiserver
         self.node_uid = ""
@@ -98,6 +118,11 @@ class Kubelet:
         self.last_error = ""
 
     # ---- lifecycle ------------------------------------------------------------------
+
+    def set_endpoint(self, endpoint: str) -> None:
+        """Where this kubelet's API listens (before `start`: registration publishes it)."""
+        self.endpoint = endpoint
+        self.node_status.port = endpoint_port(endpoint) if endpoint else KUBELET_PORT
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -156,6 +181,7 @@ class Kubelet:
 
     def status(self) -> Obj:
         return {"node": self.cfg.node_name, "last_error": self.last_error, "registered": self.registered,
+                "kubelet_endpoint": self.endpoint,
                 "pods": self.core.pod_count(), "pod_list": self.core.summary(),
                 "last_lease_renew": self.last_lease_renew,
                 "last_status_report": self.node_status.last_report,
@@ -169,7 +195,7 @@ class Kubelet:
         while not self._stopped:
             try:
                 now = self.clock.now()
-                node = build_node(self.cfg, now)
+                node = build_node(self.cfg, now, endpoint=self.endpoint)
                 if self.register_with_status:
                     node["status"] = self.node_status.compute_status(None, now)
                 else:
@@ -186,7 +212,7 @@ class Kubelet:
                     if e.code != 409:
                         raise
                     existing = await self.client.get("nodes", self.cfg.node_name)
-                    fixed = reconcile_registered(existing, self.cfg)
+                    fixed = reconcile_registered(existing, self.cfg, self.endpoint)
                     self.node = await self.client.update("nodes", fixed) if fixed else existing
                 assert self.node is not None
                 self.node_uid = str((self.node.get("metadata") or {}).get("uid") or "")
@@ -459,6 +485,87 @@ class Kubelet:
             log.debug("kubelet %s: event %s: %s", self.cfg.node_name, ev.reason, e)
 
 
+class KubeletServer(kubelet_pb2_grpc.KubeletServicer):
+    """The kubelet API on 127.0.0.1:<port> for the kubelets `lookup(node)` returns
+    (`lookup("")`: the only one, for a per-node kubelet)."""
+
+    def __init__(self, lookup: Callable[[str], "Kubelet | None"], port: int = 0) -> None:
+        self.lookup = lookup
+        self.port = port
+        self.server: grpc.aio.Server | None = None
+        self.stats = {"logs": 0, "follows": 0, "errors": 0}
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self.server = grpcutil.aio_server()
+        kubelet_pb2_grpc.add_KubeletServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
+        self.port = grpcutil.bind(self.server, self.port)
+        await self.server.start()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop(grace=0.2)
+
+    async def Logs(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        k = self.lookup(request.node)
+        if k is None:
+            self.stats["errors"] += 1
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f'node "{request.node}" is not served here')
+        assert k is not None
+        if faultinject.STATE.partitioned:  # a cut-off node answers nobody
+            await context.abort(grpc.StatusCode.UNAVAILABLE,
+                                f"{faultinject.PREFIX} node {k.cfg.node_name} is partitioned")
+        now = k.clock.now()
+        tail = request.tail_lines if request.HasField("tail_lines") else None
+        limit = request.limit_bytes if request.HasField("limit_bytes") else None
+        since: float | None = None
+        if request.HasField("since_seconds"):
+            since = now - request.since_seconds
+        try:
+            if request.since_time:
+                t = parse_time(request.since_time)
+                since = t if since is None else max(since, t)
+            if (tail is not None and tail < 0) or (limit is not None and limit < 1) or \
+                    (request.HasField("since_seconds") and request.since_seconds < 1):
+                raise ValueError("bad options")
+        except ValueError:
+            self.stats["errors"] += 1
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Invalid request.")
+        try:
+            view, c = k.core.log_target(request.namespace or "default", request.pod,
+                                        request.container, request.previous)
+        except LogError as e:
+            self.stats["errors"] += 1
+            await context.abort(grpc.StatusCode.NOT_FOUND if e.not_found
+                                else grpc.StatusCode.FAILED_PRECONDITION, e.message)
+        self.stats["logs"] += 1
+        reader = LogReader(view, c.log_end(now), tail=tail, since=since, limit_bytes=limit,
+                           timestamps=request.timestamps)
+        yield kubelet_pb2.LogChunk()  # accepted: the caller can answer 200 now
+        if request.follow:
+            self.stats["follows"] += 1
+        while True:
+            now = k.clock.now()
+            end = c.log_end(now)
+            while True:
+                data = reader.read(end, LOG_CHUNK_BYTES)
+                if data:
+                    yield kubelet_pb2.LogChunk(data=data)
+                if reader.caught_up(end):
+                    break
+                await asyncio.sleep(0)  # a long log: let the kubelet's own work run
+            if not request.follow or reader.limited or c.exited_by(now):
+                return
+            nxt = reader.next_time()
+            delay = FOLLOW_POLL_SECONDS if nxt is None else \
+                min(FOLLOW_POLL_SECONDS, nxt - k.clock.now())
+            await asyncio.sleep(max(0.001, delay))
+
+
 class KubeletActor(FaultHooks):
     """Ray-facing: `rayutil.start_actor(KubeletActor, "kubelet-node-1", config)`."""
 
@@ -470,10 +577,22 @@ class KubeletActor(FaultHooks):
         from actors.apiserver.client import APIClient
 
         self.cfg = NodeConfig.from_dict(config)
-        self.port: int | None = None  # no kubelet API server yet (pods/log comes later)
         self._lt = LoopThread(f"kubelet-{self.cfg.node_name}")
         self._kubelet = Kubelet(self.cfg, APIClient(self.cfg.apiserver))
+        port = int(config.get("kubelet_port") or 0)
+        self._server = self._lt.start_bound(
+            lambda: KubeletServer(self._lookup, port), lambda srv: srv.start(),
+            cleanup=lambda srv: srv.stop())
+        self.port: int | None = self._server.port
+        self._kubelet.set_endpoint(self._server.endpoint)
         self._lt.run(self._kubelet.start(), timeout=30)
+
+    def _lookup(self, node: str) -> Kubelet | None:
+        return self._kubelet if node in ("", self.cfg.node_name) else None
+
+    def endpoint(self) -> str:
+        """Where the kubelet API listens (127.0.0.1:port)."""
+        return self._server.endpoint
 
     def status(self) -> dict[str, Any]:
         st = self._lt.run(self._async(self._kubelet.status), timeout=10)
@@ -481,6 +600,7 @@ class KubeletActor(FaultHooks):
         return st  # type: ignore[no-any-return]
 
     def stop(self) -> None:
+        self._lt.run(self._server.stop(), timeout=10)
         self._lt.run(self._kubelet.stop(), timeout=10)
 
     @staticmethod

@@ -6,6 +6,7 @@
     for out in core.run_due(now):     # every worker whose wake-up time has come
         post out.status, record out.events, delete the pod if out.delete
     core.next_wake()                  # when to call run_due again (None: only on events)
+    core.log_target(ns, pod, container, previous)  # (LogView, Container) of a container log
 
 Workers sleep in a heap keyed by their next wake-up time (stale entries are skipped
 lazily), so an idle node costs nothing between events and a pool of thousands of
@@ -30,7 +31,7 @@ from .events import PodEvent
 from .node_status import capacity
 from .pod_status import quantity
 from .pod_worker import PodWorker
-from .runtime import Runtime
+from .runtime import Container, LogError, LogView, Runtime
 
 Obj = dict[str, Any]
 
@@ -174,6 +175,38 @@ class KubeletCore:
                 return (f"OutOf{res}", f"Node didn't have enough resource: {res}, requested: "
                         f"{want_all[res]}, used: {used[res]}, capacity: {self._alloc[res]}")
         return None
+
+    # ---- logs -----------------------------------------------------------------------
+
+    def find(self, namespace: str, name: str) -> PodWorker | None:
+        """The worker of pod namespace/name (the live one when an old one still stops)."""
+        best: PodWorker | None = None
+        for w in self.workers.values():
+            meta = w.pod.get("metadata") or {}
+            if meta.get("name") == name and (meta.get("namespace") or "default") == namespace:
+                if best is None or (best.kill_requested and not w.kill_requested):
+                    best = w
+        return best
+
+    def log_target(self, namespace: str, name: str, container: str,
+                   previous: bool) -> tuple[LogView, Container]:
+        """What a log request reads (the kubelet's getContainerLogs checks, in order:
+        the pod, the container in its spec, then the container's state); LogError."""
+        w = self.find(namespace, name)
+        if w is None:
+            raise LogError(f'pod "{name}" does not exist', not_found=True)
+        names = [s.name for s in w.slots]
+        if not container:
+            regular = [s.name for s in w.slots if not s.init]
+            if len(regular) != 1:
+                raise LogError(f"a container name must be specified for pod {name}, "
+                               f"choose one of: [{' '.join(names)}]")
+            container = regular[0]
+        if container not in names:
+            raise LogError(f'container "{container}" not found in pod "{name}"',
+                           not_found=True)
+        c = w.log_container(container, previous)
+        return self.runtime.log_view(c, w.hostname), c
 
     # ---- introspection --------------------------------------------------------------
 

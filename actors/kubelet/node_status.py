@@ -2,7 +2,11 @@
 
 `build_node(cfg)` is the object the kubelet creates at registration (labels the
 kubelet sets itself, spec.podCIDR(s), taints from --register-with-taints, and an
-initial status). `NodeStatusManager` plays kubelet's updateNodeStatus loop: every
+initial status). Where its API (container logs) is served is published twice:
+status.daemonEndpoints.kubeletEndpoint.Port, as upstream, and the annotation
+`kubemu.io/kubelet-endpoint: 127.0.0.1:PORT` — node IPs are simulated, so the
+annotation is what the apiserver dials; a restarted kubelet (a new port) rewrites it
+when it registers again (`reconcile_registered`). `NodeStatusManager` plays kubelet's updateNodeStatus loop: every
 nodeStatusUpdateFrequency (10 s) it computes the status; it posts it only when
 something other than heartbeat times changed, or when nodeStatusReportFrequency
 (5 min) has passed since the last post — the Lease is the real heartbeat. The
@@ -26,6 +30,8 @@ from .events import PodEvent
 Obj = dict[str, Any]
 
 OS_IMAGE = "kubemu simulated node"
+KUBELET_ENDPOINT_ANNOTATION = "kubemu.io/kubelet-endpoint"
+_ATTACH_DETACH = "volumes.kubernetes.io/controller-managed-attach-detach"
 KERNEL_VERSION = "6.1.0-kubemu"
 
 # (type, reason and message when False, event reason when False)
@@ -85,8 +91,26 @@ def node_info(cfg: NodeConfig, boot_seed: str = "") -> dict[str, str]:
     }
 
 
-def build_node(cfg: NodeConfig, now: float, port: int = KUBELET_PORT) -> Obj:
-    """The Node object the kubelet registers (status filled by a first update)."""
+def node_annotations(endpoint: str = "") -> dict[str, str]:
+    """The annotations the kubelet sets on its Node."""
+    ann = {_ATTACH_DETACH: "true"}
+    if endpoint:
+        ann[KUBELET_ENDPOINT_ANNOTATION] = endpoint
+    return ann
+
+
+def endpoint_port(endpoint: str) -> int:
+    """The port of "host:port" (KUBELET_PORT when there is none)."""
+    _, _, port = endpoint.rpartition(":")
+    return int(port) if port.isdigit() else KUBELET_PORT
+
+
+def build_node(cfg: NodeConfig, now: float, port: int = KUBELET_PORT,
+               endpoint: str = "") -> Obj:
+    """The Node object the kubelet registers (status filled by a first update);
+    `endpoint` is where its API listens (annotation, and the port when given)."""
+    if endpoint:
+        port = endpoint_port(endpoint)
     spec: Obj = {"podCIDR": cfg.pod_cidr, "podCIDRs": [cfg.pod_cidr],
                  "providerID": f"kubemu://{cfg.node_name}"}
     if cfg.taints:
@@ -94,8 +118,7 @@ def build_node(cfg: NodeConfig, now: float, port: int = KUBELET_PORT) -> Obj:
     node: Obj = {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": cfg.node_name, "labels": node_labels(cfg),
-                     "annotations": {
-                         "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+                     "annotations": node_annotations(endpoint)},
         "spec": spec,
         "status": {},
     }
@@ -104,9 +127,10 @@ def build_node(cfg: NodeConfig, now: float, port: int = KUBELET_PORT) -> Obj:
     return node
 
 
-def reconcile_registered(existing: Obj, cfg: NodeConfig) -> Obj | None:
+def reconcile_registered(existing: Obj, cfg: NodeConfig, endpoint: str = "") -> Obj | None:
     """kubelet's reconcile of an already registered Node: the labels it owns, the
-    annotation, podCIDR and taints it registers with; None when nothing differs."""
+    annotations (its API endpoint: a restarted kubelet listens on a new port), podCIDR
+    and taints it registers with; None when nothing differs."""
     node = copy.deepcopy(existing)
     meta = node.setdefault("metadata", {})
     labels = meta.setdefault("labels", {}) or {}
@@ -118,9 +142,10 @@ def reconcile_registered(existing: Obj, cfg: NodeConfig) -> Obj | None:
             changed = True
     ann = meta.get("annotations") or {}
     meta["annotations"] = ann
-    if ann.get("volumes.kubernetes.io/controller-managed-attach-detach") != "true":
-        ann["volumes.kubernetes.io/controller-managed-attach-detach"] = "true"
-        changed = True
+    for k, v in node_annotations(endpoint).items():
+        if ann.get(k) != v:
+            ann[k] = v
+            changed = True
     spec = node.setdefault("spec", {})
     if not spec.get("podCIDR"):
         spec["podCIDR"], spec["podCIDRs"] = cfg.pod_cidr, [cfg.pod_cidr]

@@ -50,8 +50,9 @@ from . import pod_status
 from .backoff import Backoff, go_duration
 from .config import NodeConfig
 from .events import PodEvent
-from .runtime import (SIGKILL_EXIT_CODE, Container, IPExhausted, PullTicket, RegistryImage,
-                      Runtime, behavior_for, default_pull_policy, exit_reason)
+from .runtime import (SIGKILL_EXIT_CODE, Container, IPExhausted, LogError, PullTicket,
+                      RegistryImage, Runtime, behavior_for, container_log_id,
+                      default_pull_policy, exit_reason)
 
 Obj = dict[str, Any]
 
@@ -97,10 +98,11 @@ class Effects:
 
 
 class _Slot:
-    """One container of the pod: its spec, its current runtime container, its history."""
+    """One container of the pod: its spec, its current runtime container, its history
+    (`prev`: the instance before `c`, kept for `kubectl logs --previous`)."""
 
     __slots__ = ("spec", "name", "init", "sidecar", "stage", "due", "reason", "message",
-                 "ticket", "c", "restarts", "last_term", "crash", "img_backoff")
+                 "ticket", "c", "prev", "restarts", "last_term", "crash", "img_backoff")
 
     def __init__(self, spec: Obj, init: bool) -> None:
         self.spec = spec
@@ -113,6 +115,7 @@ class _Slot:
         self.message = ""
         self.ticket: PullTicket | None = None
         self.c: Container | None = None
+        self.prev: Container | None = None
         self.restarts = 0
         self.last_term: Obj | None = None
         self.crash: Backoff | None = None
@@ -146,6 +149,14 @@ def _restore_terminated(rt: Runtime, pod: Obj, s: _Slot, cs: Obj, term: Obj, cid
     c.started_at = parse_time(term["startedAt"]) if term.get("startedAt") else None
     c.finished_at = parse_time(term["finishedAt"]) if term.get("finishedAt") else now
     return c
+
+
+def _restore_prev(rt: Runtime, pod: Obj, s: _Slot, cs: Obj, now: float) -> None:
+    """The instance before the current one, from lastState (its log stays readable)."""
+    term = (s.last_term or {}).get("terminated")
+    cid = str((term or {}).get("containerID", "")).split("://", 1)[-1]
+    if term and cid:
+        s.prev = _restore_terminated(rt, pod, s, cs, term, cid, now)
 
 
 class PodWorker:
@@ -202,6 +213,7 @@ class PodWorker:
                     s.stage = UNKNOWN
                 s.restarts = int(cs.get("restartCount") or 0)
                 s.last_term = (cs.get("lastState") or {}) or None
+                _restore_prev(runtime, pod, s, cs, now)
             w._last = st
             return w
         w.ip = st.get("podIP", "")
@@ -215,6 +227,7 @@ class PodWorker:
             cs = by_name.get(s.name) or {}
             s.restarts = int(cs.get("restartCount") or 0)
             s.last_term = (cs.get("lastState") or {}) or None
+            _restore_prev(runtime, pod, s, cs, now)
             running = (cs.get("state") or {}).get("running")
             cid = str(cs.get("containerID", "")).split("://", 1)[-1]
             if running and cid:
@@ -230,7 +243,7 @@ class PodWorker:
                 waiting = "terminated" not in (cs.get("state") or {})
                 term = (cs.get("lastState") if waiting else cs.get("state")) or {}
                 if waiting:
-                    s.last_term = None
+                    s.last_term, s.prev = None, None
                 s.c = _restore_terminated(runtime, pod, s, cs, term["terminated"], cid, now)
                 if s.init and not s.sidecar and s.c.exit_code == 0:
                     s.stage = DONE
@@ -262,6 +275,33 @@ class PodWorker:
     def key(self) -> str:
         meta = self.pod.get("metadata") or {}
         return f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
+
+    @property
+    def hostname(self) -> str:
+        """The pod's hostname (spec.hostname, else its name, at most 63 characters)."""
+        spec = self.pod.get("spec") or {}
+        return str(spec.get("hostname") or (self.pod.get("metadata") or {}).get("name")
+                   or "")[:63]
+
+    def log_container(self, name: str, previous: bool) -> Container:
+        """The container instance a log request reads: the kubelet's
+        validateContainerLogStatus over the status this worker last generated (the
+        status manager's copy), else the pod's; LogError with the kubelet's message."""
+        meta = self.pod.get("metadata") or {}
+        st = self._last if self._last is not None else (self.pod.get("status") or {})
+        cid = container_log_id(st, str(meta.get("name", "")), name, previous)
+        cid = cid.split("://", 1)[-1]
+        restarts = 0
+        for s in self.slots:
+            if s.name == name:
+                for c in (s.c, s.prev):
+                    if c is not None and c.id == cid:
+                        return c
+                restarts = max(0, s.restarts - (1 if previous else 0))
+        path = (f"/var/log/pods/{meta.get('namespace', 'default')}_{meta.get('name', '')}_"
+                f"{self.uid}/{name}/{restarts}.log")
+        raise LogError(f'failed to try resolving symlinks in path "{path}": lstat {path}: '
+                       "no such file or directory")
 
     @property
     def finished(self) -> bool:
@@ -494,6 +534,7 @@ class PodWorker:
     def _create_and_start(self, s: _Slot, image: RegistryImage, t: float) -> None:
         if s.c is not None:  # a restart: the old container becomes lastState
             s.last_term = self._terminated_state(s.c)
+            s.prev = s.c
             s.restarts += 1
         beh = behavior_for(self.pod, s.spec, init=s.init)
         c = self.rt.create_container(self.uid, s.name, image, beh, t)

@@ -14,6 +14,9 @@ lifecycle (KubeletCore) — in one asyncio loop, sharing what can be shared:
   nodeStatusUpdateFrequency (upstream reads it from the apiserver's cache too) instead
   of one GET per node per 10 s.
 
+- one kubelet API server (`KubeletServer`: container logs) for all its nodes, each
+  request naming its node; every node publishes the same endpoint on its Node.
+
 What stays per node is small: the Kubelet object, its KubeletCore (pod workers), the
 last Lease and Node it wrote, and four sleeping asyncio tasks (lease, status, pods,
 start-up). The pool's writes go through the apiserver's store client, which group
@@ -45,7 +48,7 @@ from actors.common.faultinject import FaultHooks
 from actors.common.informer import Informer
 from actors.common.loopthread import LoopThread
 
-from .actor import Kubelet
+from .actor import Kubelet, KubeletServer
 from .config import NodeConfig
 
 log = logging.getLogger("kubemu.pool")
@@ -65,7 +68,8 @@ class NodePool:
     def __init__(self, configs: list[NodeConfig], client: Any, clock: Clock | None = None,
                  rng: random.Random | None = None,
                  register_rate: float = DEFAULT_REGISTER_RATE,
-                 event_client: Any = None) -> None:
+                 event_client: Any = None, api_port: int | None = 0) -> None:
+        """`api_port`: the kubelet API server's port (0: a free one; None: no server)."""
         self.client = client
         self.event_client = event_client
         self.clock = clock or RealClock()
@@ -84,8 +88,18 @@ class NodePool:
             for c in configs}
         self._starter: asyncio.Task[None] | None = None
         self.started_at = time.time()
+        self.server = KubeletServer(self._lookup, api_port) if api_port is not None else None
+
+    def _lookup(self, node: str) -> Kubelet | None:
+        if not node and len(self.kubelets) == 1:
+            return next(iter(self.kubelets.values()))
+        return self.kubelets.get(node)
 
     async def start(self) -> None:
+        if self.server is not None:  # before any node registers: they publish it
+            await self.server.start()
+            for k in self.kubelets.values():
+                k.set_endpoint(self.server.endpoint)
         self.nodes.start()
         self.pods.start()
         self._starter = asyncio.get_running_loop().create_task(self._start_kubelets())
@@ -100,6 +114,8 @@ class NodePool:
     async def stop(self) -> None:
         if self._starter is not None:
             self._starter.cancel()
+        if self.server is not None:
+            await self.server.stop()
         self.pods.stop()
         self.nodes.stop()
         for k in self.kubelets.values():
@@ -148,6 +164,7 @@ class NodePool:
             "pods": sum(k.core.pod_count() for k in ks),
             "synced": self.pods.has_synced and self.nodes.has_synced,
             "stats": stats,
+            "kubelet_endpoint": self.server.endpoint if self.server is not None else "",
         }
         if detail:
             out["node_list"] = {name: {"registered": k.registered, "pods": k.core.pod_count(),
@@ -176,7 +193,7 @@ class NodePoolActor(FaultHooks):
     """Ray-facing: `rayutil.start_actor(NodePoolActor, "pool-hollow-0", config)`.
 
     config: {"apiserver": host:port, "nodes": [kubelet config dicts],
-             "register_rate": nodes/s}"""
+             "register_rate": nodes/s, "kubelet_port": the API port (default: a free one)}"""
 
     def __init__(self, config: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.WARNING)
@@ -186,13 +203,16 @@ class NodePoolActor(FaultHooks):
         from actors.apiserver.client import APIClient
 
         cfgs = [NodeConfig.from_dict(c) for c in config["nodes"]]
-        self.port: int | None = None
         self._lt = LoopThread(f"pool-{config.get('name', '')}")
-        self._pool = NodePool(cfgs, APIClient(config["apiserver"], max_inflight=256),
-                              register_rate=float(config.get("register_rate",
-                                                             DEFAULT_REGISTER_RATE)),
-                              event_client=APIClient(config["apiserver"], max_inflight=16))
-        self._lt.run(self._pool.start(), timeout=30)
+        port = int(config.get("kubelet_port") or 0)
+        self._pool = self._lt.start_bound(
+            lambda: NodePool(cfgs, APIClient(config["apiserver"], max_inflight=256),
+                             register_rate=float(config.get("register_rate",
+                                                            DEFAULT_REGISTER_RATE)),
+                             event_client=APIClient(config["apiserver"], max_inflight=16),
+                             api_port=port),
+            lambda pool: pool.start(), cleanup=lambda pool: pool.stop())
+        self.port: int | None = self._pool.server.port if self._pool.server else None
 
     def status(self, detail: bool = False) -> dict[str, Any]:
         st = self._lt.run(self._async(self._pool.status, detail), timeout=30)

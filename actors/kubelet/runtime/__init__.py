@@ -4,7 +4,8 @@
 serial puller, an `IPAllocator` over the podCIDR for pod sandboxes, and container
 creation with IDs that look like containerd's (64 hex digits, shown as
 `kubemu://<id>`). It keeps no per-pod tables: each pod worker holds its own
-`Container` objects, so a thousand hollow nodes in one process stay small.
+`Container` objects, so a thousand hollow nodes in one process stay small. Container
+logs are computed, not stored (runtime.logs): `log_view(c, hostname)`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from .containers import SIGKILL_EXIT_CODE, Container, exit_reason
 from .images import (ImageStore, PullTicket, RegistryImage, default_pull_policy,
                      normalize_image)
 from .ipam import IPAllocator, IPExhausted
+from .logs import DEFAULT_CAP_BYTES, LogError, LogReader, LogView, container_log_id
 
-__all__ = ["Behavior", "Container", "ImageStore", "IPAllocator", "IPExhausted", "PullTicket",
-           "RegistryImage", "Runtime", "SIGKILL_EXIT_CODE", "behavior_for",
+__all__ = ["Behavior", "Container", "DEFAULT_CAP_BYTES", "ImageStore", "IPAllocator",
+           "IPExhausted", "LogError", "LogReader", "LogView", "PullTicket", "RegistryImage",
+           "Runtime", "SIGKILL_EXIT_CODE", "behavior_for", "container_log_id",
            "default_pull_policy", "exit_reason", "normalize_image"]
 
 RUNTIME_SCHEME = "kubemu"
@@ -63,6 +66,10 @@ class Runtime:
 
     def start_container(self, c: Container, now: float) -> None:
         c.start(now, self.time_scale)
+
+    def log_view(self, c: Container, hostname: str = "") -> LogView:
+        """The log of container `c` (lines from its start to `c.log_end(now)`)."""
+        return LogView(c.behavior.output, c.started_at, self.time_scale, hostname)
 
     def stop_container(self, c: Container, now: float, grace: float) -> float:
         """SIGTERM, SIGKILL after `grace` real seconds; returns the time it is gone."""

@@ -8,27 +8,29 @@ Nothing runs inside a kubemu container; its life is read from the pod:
     kubemu.io/exit-code        ... with this code (default 0)
     kubemu.io/stop-after       after SIGTERM it takes this long to exit (default 0)
     kubemu.io/stop-exit-code   ... and exits with this code (default 0)
-- otherwise its command, when it is one we can read: `sleep N`, `true`, `false`,
-  `sh -c "sleep 5; exit 3"` (statements sleep / exit / true / false / echo / :);
+    kubemu.io/log              lines the process writes to stdout when it starts
+- otherwise its command, when it is one we can read (actors.kubelet.runtime.shell):
+  `sleep N`, `true`, `false`, `echo hi`, `sh -c "echo start; sleep 5; exit 3"`, loops;
+  after the kubelet's `$(VAR)` expansion of command and args with the container's env;
 - otherwise: a regular container runs until it is stopped; an init container exits 0
   at once (it stands for a setup step).
+
+What the process writes (`Behavior.output`: its `echo` lines at the time they run,
+the `kubemu.io/log` lines first) is the container's log (runtime.logs). It is left
+out of Behavior's equality: two behaviours are the same timing.
 
 Durations are simulated seconds; the runtime multiplies them by `time_scale`.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..durations import parse_duration
+from .shell import (NO_OUTPUT, STDOUT, Line, Output, container_env, interpret, kube_expand,
+                    seconds)
 
 PREFIX = "kubemu.io/"
-_SHELLS = {"sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/dash",
-           "/usr/bin/sh", "/usr/bin/bash"}
-_SPLIT = re.compile(r"\s*(?:;|&&|\n)\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Behavior:
     exit_code: int = 0
     stop_seconds: float = 0.0  # SIGTERM to exit
     stop_exit_code: int = 0
+    # what the process writes (its log); not part of the comparison
+    output: Output = field(default=NO_OUTPUT, compare=False)
 
 
 FOREVER = Behavior()
@@ -44,13 +48,7 @@ EXIT_AT_ONCE = Behavior(run_seconds=0.0)
 
 
 def _seconds(v: str) -> float:
-    v = v.strip()
-    if v in ("infinity", "inf"):
-        raise OverflowError
-    try:
-        return float(v)
-    except ValueError:
-        return parse_duration(v)
+    return seconds(v)
 
 
 def _annotation(ann: Mapping[str, str], key: str, container: str) -> str | None:
@@ -58,45 +56,24 @@ def _annotation(ann: Mapping[str, str], key: str, container: str) -> str | None:
     return v if v is not None else ann.get(PREFIX + key)
 
 
-def parse_command(argv: list[str]) -> Behavior | None:
-    """The behaviour of a command we understand, else None (unknown: a server)."""
-    if not argv:
+def parse_command(argv: list[str], env: Mapping[str, str] | None = None) -> Behavior | None:
+    """The behaviour of a command we understand, else None (unknown: a server, or an
+    endless loop, which the caller's default covers)."""
+    sc = interpret(tuple(argv), tuple((env or {}).items()))
+    if not sc.known:
         return None
-    prog = argv[0].rsplit("/", 1)[-1]
-    if argv[0] in _SHELLS and len(argv) >= 3 and argv[1] in ("-c", "-ec", "-ce", "-xc"):
-        return _parse_script(argv[2])
-    return _parse_script(shlex.join(argv)) if prog in ("sleep", "true", "false") else None
+    return Behavior(run_seconds=sc.run_seconds, exit_code=sc.exit_code, output=sc.output)
 
 
-def _parse_script(script: str) -> Behavior | None:
-    total = 0.0
-    for stmt in _SPLIT.split(script.strip()):
-        if not stmt:
-            continue
-        try:
-            words = shlex.split(stmt)
-        except ValueError:
-            return None
-        if not words:
-            continue
-        prog = words[0].rsplit("/", 1)[-1]
-        if prog == "sleep" and len(words) == 2:
-            try:
-                total += _seconds(words[1])
-            except OverflowError:
-                return FOREVER
-            except ValueError:
-                return None
-        elif prog == "exit":
-            code = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
-            return Behavior(run_seconds=total, exit_code=code & 0xFF)
-        elif prog == "false":
-            return Behavior(run_seconds=total, exit_code=1)
-        elif prog in ("true", ":", "echo", "printf", "date", "hostname", "env"):
-            continue
-        else:
-            return None
-    return Behavior(run_seconds=total, exit_code=0)
+def _with_log(out: Output, text: str | None) -> Output:
+    """The `kubemu.io/log` annotation's lines, written when the container starts."""
+    if not text:
+        return out
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    first: tuple[Line, ...] = tuple((0.0, STDOUT, (ln,) if ln else ()) for ln in lines)
+    return Output(lines=first + out.lines, loop=out.loop)
 
 
 def behavior_for(pod: Mapping[str, Any], container: Mapping[str, Any], *,
@@ -104,11 +81,15 @@ def behavior_for(pod: Mapping[str, Any], container: Mapping[str, Any], *,
     """The scripted behaviour of one container of `pod`."""
     ann: Mapping[str, str] = (pod.get("metadata") or {}).get("annotations") or {}
     name = str(container.get("name", ""))
-    argv = [str(x) for x in (container.get("command") or [])] + \
-        [str(x) for x in (container.get("args") or [])]
-    base = parse_command(argv)
-    if base is None:
+    env = container_env(container)
+    argv = tuple(kube_expand(str(x), env) for x in
+                 list(container.get("command") or []) + list(container.get("args") or []))
+    sc = interpret(argv, tuple(env.items()))
+    if sc.known:
+        base = Behavior(run_seconds=sc.run_seconds, exit_code=sc.exit_code)
+    else:
         base = EXIT_AT_ONCE if init and not _is_sidecar(container) else FOREVER
+    output = _with_log(sc.output, _annotation(ann, "log", name)) if ann else sc.output
     run, code = base.run_seconds, base.exit_code
     stop, stop_code = base.stop_seconds, base.stop_exit_code
     if any(k.startswith(PREFIX) for k in ann):
@@ -133,7 +114,8 @@ def behavior_for(pod: Mapping[str, Any], container: Mapping[str, Any], *,
         v = _annotation(ann, "stop-exit-code", name)
         if v is not None and v.strip().lstrip("-").isdigit():
             stop_code = int(v) & 0xFF
-    return Behavior(run_seconds=run, exit_code=code, stop_seconds=stop, stop_exit_code=stop_code)
+    return Behavior(run_seconds=run, exit_code=code, stop_seconds=stop, stop_exit_code=stop_code,
+                    output=output)
 
 
 def _is_sidecar(container: Mapping[str, Any]) -> bool:

@@ -4,7 +4,8 @@ A container is created (API state *waiting*), started (*running*) and ends
 (*terminated*) either by itself, per its `Behavior`, or when stopped: SIGTERM, then
 SIGKILL when the grace period runs out (exit code 137). `exit_at` is the one pending
 change; `observe(now)` applies it once it is due, stamping the time it happened, so a
-container that exited while nobody looked still reports its real finish time.
+container that exited while nobody looked still reports its real finish time. Its log
+(runtime.logs) runs from `started_at` to `log_end(now)`.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ class Container:
             self._finish(self.exit_at, self._pending_code)
             return True
         return False
+
+    def log_end(self, now: float) -> float:
+        """Its log holds the lines written by this time: now, or when it exited."""
+        if self.state == "terminated" and self.finished_at is not None:
+            return self.finished_at
+        if self.state == "running" and self.exit_at is not None and self.exit_at <= now:
+            return self.exit_at
+        return now
+
+    def exited_by(self, now: float) -> bool:
+        """It has exited by `now` (observed or not): its log will not grow."""
+        return self.state == "terminated" or (
+            self.state == "running" and self.exit_at is not None and self.exit_at <= now)
 
     def _finish(self, at: float, code: int) -> None:
         self.state = "terminated"
