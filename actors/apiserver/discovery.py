@@ -34,6 +34,37 @@ _CATEGORY_ALL = {"pods", "services", "replicasets", "deployments"}
 _SCALABLE = {"deployments", "replicasets"}
 
 
+# Create-only review resources, answered by the REST layer and never stored: the token
+# of a kubemu cluster is its admin (kubeadm's admin.conf user), so every review allows.
+ADMIN_USER = {"username": "kubernetes-admin",
+              "groups": ["system:masters", "system:authenticated"]}
+REVIEWS: dict[tuple[str, str, str], str] = {
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews"): "SelfSubjectAccessReview",
+    ("authorization.k8s.io", "v1", "selfsubjectrulesreviews"): "SelfSubjectRulesReview",
+    ("authentication.k8s.io", "v1", "selfsubjectreviews"): "SelfSubjectReview",
+}
+
+
+def review(group: str, version: str, plural: str, body: JSON) -> JSON | None:
+    """The answer to a POSTed review (None: not a review resource)."""
+    kind = REVIEWS.get((group, version, plural))
+    if kind is None:
+        return None
+    out: JSON = {"kind": kind, "apiVersion": f"{group}/{version}",
+                 "metadata": {"creationTimestamp": None}, "spec": body.get("spec") or {}}
+    if kind == "SelfSubjectAccessReview":
+        out["status"] = {"allowed": True, "reason": "kubemu: the cluster token is its admin"}
+    elif kind == "SelfSubjectRulesReview":
+        out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"],
+                                            "resources": ["*"]}],
+                         "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                         "incomplete": False}
+    else:
+        out.pop("spec")
+        out["status"] = {"userInfo": dict(ADMIN_USER)}
+    return out
+
+
 def version_info() -> JSON:
     """GET /version (version.Info)."""
     major, minor = GIT_VERSION.lstrip("v").split(".")[:2]
@@ -50,6 +81,10 @@ def group_versions() -> dict[str, list[str]]:
         vs = out.setdefault(info.group, [])
         if info.version not in vs:
             vs.append(info.version)
+    for group, version, _plural in REVIEWS:
+        vs = out.setdefault(group, [])
+        if version not in vs:
+            vs.append(version)
     return out
 
 
@@ -122,6 +157,11 @@ def api_resource_list(group: str, version: str) -> JSON | None:
             out.append(_sub(info, "log", "Pod", ["get"]))
         if info.plural == "namespaces":
             out.append(_sub(info, "finalize", "Namespace", ["update"]))
+    for (g, v, plural), kind in sorted(REVIEWS.items()):
+        if (g, v) == (group, version):
+            out.append({"name": plural, "singularName": kind.lower(), "namespaced": False,
+                        "kind": kind,
+                        "verbs": ["create"]})
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": out}

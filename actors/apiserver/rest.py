@@ -396,6 +396,8 @@ class RestAPI:
                     return self._json({"kind": "APIGroup", "apiVersion": "v1", **g})
         t = parse_path(path)
         if t is None:
+            if request.method == "POST":
+                return await self._review(request, parts)
             raise not_found_path()
         m = request.method
         q = request.query
@@ -680,6 +682,17 @@ class RestAPI:
             p2["metadata"] = {"resourceVersion": rv}
         obj = await self.registry.patch(t.info.plural, t.name, p2, t.namespace or None, "merge")
         return self._json(scale_of(t.info, obj))
+
+    async def _review(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+        """POST of a Self*Review (kubectl auth can-i / whoami)."""
+        if len(parts) >= 4 and parts[0] == "apis":
+            plural = parts[-1]
+            body = await self._body(request)
+            out = discovery.review(parts[1], parts[2], plural,
+                                   body if isinstance(body, dict) else {})
+            if out is not None:
+                return self._json(out, 201)
+        raise not_found_path()
 
     async def _evict(self, request: web.Request, t: Target) -> web.StreamResponse:
         """pods/eviction: no PodDisruptionBudgets are served, so an eviction is the

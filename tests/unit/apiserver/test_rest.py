@@ -183,7 +183,8 @@ def test_discovery_documents(server: Server) -> None:
     assert (ev["group"], ev["version"], ev["kind"]) == ("policy", "v1", "Eviction")
     _, groups = server.request("GET", "/apis")
     served = {g["name"] for g in groups["groups"]}
-    assert served == {i.group for i in RESOURCES.values() if i.group}
+    assert served == {i.group for i in RESOURCES.values() if i.group} | {
+        "authorization.k8s.io", "authentication.k8s.io"}
     code, body = server.request("GET", "/apis/nosuch.io/v1")
     assert (code, body["reason"]) == (404, "NotFound")
 
@@ -302,6 +303,13 @@ def test_kubectl_label_scale_cordon_delete(server: Server, kubectl: Kubectl) -> 
         "Ready,SchedulingDisabled"
     assert kubectl.ok("uncordon", "unit-node").strip() == "node/unit-node uncordoned"
     assert kubectl.ok("delete", "deployment", "api").strip() == 'deployment.apps "api" deleted'
+
+
+@needs_kubectl
+def test_kubectl_auth_the_token_is_the_admin(kubectl: Kubectl) -> None:
+    assert kubectl.ok("auth", "can-i", "delete", "nodes").strip() == "yes"
+    rows = table_lines(kubectl.ok("auth", "whoami"))
+    assert rows[1] == ["Username", "kubernetes-admin"]
 
 
 @needs_kubectl
