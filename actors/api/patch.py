@@ -12,8 +12,10 @@ operations is ``400 BadRequest``; an operation that does not apply (missing path
 (``the server rejected our request due to an error in our request``) and the json-patch
 library's reason kept as a cause (e.g. ``testing value /spec/replicas failed: test failed``).
 
-``strategic_merge_patch`` is not implemented (kubectl's default patch type; the apiserver
-should answer it with 415 until it is).
+``strategic_merge_patch(target, patch, kind)``: kubectl's default patch type, delegated to
+``actors.api.strategicpatch`` (lists merge by the kind's ``patchMergeKey`` tags, ``$patch`` /
+``$retainKeys`` / ``$setElementOrder`` / ``$deleteFromPrimitiveList`` directives, errors as
+kube-apiserver gives them).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import copy
 import json
 from typing import Any
 
-from actors.api.errors import APIError, bad_request, unprocessable
+from actors.api import strategicpatch
+from actors.api.errors import bad_request, unprocessable
 
 JSON = Any
 
@@ -268,8 +271,7 @@ def _json_type(v: Any) -> str:
     return "null"
 
 
-def strategic_merge_patch(target: JSON, patch: JSON) -> JSON:
-    """Not implemented yet (a later issue): raises a 415-style APIError."""
-    raise APIError({"message": "strategic merge patch is not supported yet; use "
-                               "--type=merge or --type=json",
-                    "reason": "UnsupportedMediaType", "code": 415})
+def strategic_merge_patch(target: JSON, patch: JSON, kind: str) -> JSON:
+    """Strategic merge patch of an object of ``kind`` (``"Pod"``, ``"Deployment"``, ...);
+    returns a new value, raises ``APIError`` (see ``actors.api.strategicpatch``)."""
+    return strategicpatch.strategic_merge_patch(target, patch, kind)

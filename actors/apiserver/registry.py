@@ -11,12 +11,15 @@ mod_revision is still the one read) and retries a read-modify-write that lost a 
 unless the caller pinned a resourceVersion (then it is a Conflict, as upstream's
 GuaranteedUpdate).
 
-Not here yet: the namespace controller (a Terminating namespace stays Terminating
-until something finalizes it through namespaces/finalize and deletes it again), the
-garbage collector (it acts on the orphan / foregroundDeletion finalizers and on
-ownerReferences), strategic merge patch (415 from actors.api.patch until it is
-implemented there), server-side apply, DeleteCollection, dry-run for writes other
-than create.
+Namespaces: the first delete sets Terminating; the namespace controller empties the
+namespace and finalizes it through namespaces/finalize, which removes it. The garbage
+collector acts on the orphan / foregroundDeletion finalizers and on ownerReferences.
+
+Patches: JSON, merge, strategic merge (actors.api.strategicpatch) and server-side apply
+(actors.api.fieldmanager: managedFields, conflicts, force; an apply creates).
+
+Not here yet: DeleteCollection (the REST layer lists and deletes one by one), dry-run
+for writes other than create.
 """
 
 from __future__ import annotations
@@ -346,12 +349,21 @@ class Registry:
 
     @kv_errors
     async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None,
-                    patch_type: str = "merge", subresource: str = "") -> JSON:
+                    patch_type: str = "merge", subresource: str = "", *,
+                    field_manager: str = "", force: bool = False) -> JSON:
+        """PATCH: ``patch_type`` "merge" (RFC 7386), "json" (RFC 6902), "strategic"
+        (strategic merge patch, by the kind's patch tags) or "apply" (server-side apply of
+        the configuration ``patch`` by ``field_manager``; creates the object when it does
+        not exist; ``force`` takes over fields other managers own instead of a 409).
+        A ``field_manager`` given with the other types records the write in
+        metadata.managedFields (operation Update)."""
         info = self.info(resource)
         self._check_subresource(info, subresource)
         ns = self._ns(info, namespace)
+        from actors.api import fieldmanager
         from actors.api import patch as patchlib
         from actors.api.defaults import apply_defaults
+        from actors.common.clock import rfc3339
 
         if patch_type in ("merge", "strategic"):
             if not isinstance(patch, dict):
@@ -361,17 +373,43 @@ class Registry:
             if not isinstance(patch, list):
                 raise errors.bad_request("json: cannot unmarshal object into Go value of "
                                          "type jsonpatch.Patch")
+        elif patch_type == "apply":
+            if not isinstance(patch, dict):
+                raise errors.bad_request("error decoding YAML: the apply configuration is "
+                                         "not an object")
+            if not field_manager:
+                raise errors.invalid(info, name, [errors.FieldError.required(
+                    "fieldManager", "is required for apply requests")])
+            pname = (patch.get("metadata") or {}).get("name")
+            if pname and pname != name:
+                raise errors.bad_request(f"the name of the object ({pname}) does not match "
+                                         f"the name on the URL ({name})")
         else:
             raise errors.bad_request(f"unsupported patch type: {patch_type!r} "
-                                     f"(merge, json or strategic)")
+                                     f"(merge, json, strategic or apply)")
         pinned: list[int] = [0]
+        now = rfc3339(self.clock.now())
+
+        def place(out: JSON) -> JSON:
+            m = out.get("metadata")
+            if not isinstance(m, dict):
+                m = out["metadata"] = {}
+            m["name"] = name
+            if info.namespaced:
+                m["namespace"] = ns
+            apply_defaults(out)
+            return out
 
         def apply(old: JSON, mod: int) -> JSON:
             cur = copy.deepcopy(old)
+            if patch_type == "apply":
+                return place(fieldmanager.apply(
+                    cur, patch, field_manager, force, kind=info.kind,
+                    api_version=info.api_version, now=now, subresource=subresource))
             if patch_type == "json":
                 out = patchlib.json_patch(cur, patch)
-            elif patch_type == "strategic":  # 415 until actors.api.patch implements it
-                out = patchlib.strategic_merge_patch(cur, patch)
+            elif patch_type == "strategic":
+                out = patchlib.strategic_merge_patch(cur, patch, info.kind)
             else:
                 out = patchlib.merge_patch(cur, patch)
             if not isinstance(out, dict):
@@ -383,14 +421,29 @@ class Registry:
             patched_rv = m.get("resourceVersion")
             if patched_rv and patched_rv != str(mod):
                 pinned[0] = strategy.parse_rv(patched_rv)
-            m["name"] = name
-            if info.namespaced:
-                m["namespace"] = ns
-            apply_defaults(out)
-            return out
+            if field_manager:
+                out = fieldmanager.update_managed_fields(
+                    old, out, field_manager, kind=info.kind, api_version=info.api_version,
+                    now=now, subresource=subresource)
+            return place(out)
 
-        return await self._guaranteed_update(info, ns, name, subresource, apply, 0,
-                                             pinned=pinned)
+        for _ in range(2):
+            try:
+                return await self._guaranteed_update(info, ns, name, subresource, apply, 0,
+                                                     pinned=pinned)
+            except errors.APIError as e:
+                if patch_type != "apply" or subresource or e.code != 404 or \
+                        e.reason != "NotFound":
+                    raise
+            # apply creates what does not exist
+            body = place(fieldmanager.apply(None, patch, field_manager, force, kind=info.kind,
+                                            api_version=info.api_version, now=now))
+            try:
+                return await self.create(info.plural, body, ns)
+            except errors.APIError as e:
+                if e.code != 409 or e.reason != "AlreadyExists":
+                    raise
+        raise errors.conflict(info, name, errors_optimistic_lock())
 
     @staticmethod
     def _check_subresource(info: ResourceInfo, subresource: str) -> None:

@@ -590,13 +590,9 @@ class RestAPI:
                 from None
         warnings = self._check_fields(request, t.info, patch, patch=True) \
             if pt != "json" else []
-        kw: JSON = {}
+        kw: JSON = {"field_manager": q.get("fieldManager", "")}
         if pt == "apply":
-            manager = q.get("fieldManager", "")
-            if not manager:
-                raise errors.invalid(t.info, t.name, [errors.FieldError.required(
-                    "fieldManager", "is required for apply requests")])
-            kw = {"field_manager": manager, "force": q.get("force") in ("true", "1")}
+            kw["force"] = q.get("force") in ("true", "1")
         obj = await self.registry.patch(t.info.plural, t.name, patch, t.namespace or None,
                                         pt, t.subresource, **kw)
         return self._warn(self._present(request, t.info, obj), warnings)

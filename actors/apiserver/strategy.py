@@ -145,7 +145,7 @@ def prepare_for_create(info: ResourceInfo, obj: JSON, *, namespace: str | None, 
     m["uid"] = new_uid(rng)
     m["creationTimestamp"] = rfc3339(now)
     m["generation"] = 1
-    for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"):
+    for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
         m.pop(k, None)
     plural = info.plural
     if plural == "pods":
@@ -235,7 +235,13 @@ def prepare_for_update(info: ResourceInfo, new: JSON, old: JSON, subresource: st
     if "uid" not in m and new_meta.get("uid"):
         m["uid"] = new_meta["uid"]
     m.pop("selfLink", None)
-    m.pop("managedFields", None)
+    # managedFields: the writer's when it sent them (the field manager recomputed them),
+    # else the stored ones, as upstream's field manager keeps the live object's
+    if not m.get("managedFields"):
+        if om.get("managedFields"):
+            m["managedFields"] = om["managedFields"]
+        else:
+            m.pop("managedFields", None)
     if new_meta.get("resourceVersion"):
         m["resourceVersion"] = new_meta["resourceVersion"]
     else:

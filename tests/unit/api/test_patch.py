@@ -151,7 +151,17 @@ def test_json_patch_accepts_json_text() -> None:
     assert json_patch({"a": 1}, '[{"op":"replace","path":"/a","value":2}]') == {"a": 2}
 
 
-def test_strategic_merge_patch_not_supported() -> None:
+def test_strategic_merge_patch_delegates_with_the_kind() -> None:
+    """Strategic merge patch needs the kind: its lists merge by the kind's merge keys
+    (actors/api/strategicpatch.py, tested in test_strategicpatch.py)."""
+    pod = {"spec": {"containers": [{"name": "a", "image": "x"}], "tolerations": [{"key": "k"}]}}
+    p = {"spec": {"containers": [{"name": "b", "image": "y"}], "tolerations": [{"key": "t"}]}}
+    assert strategic_merge_patch(pod, p, "Pod") == {"spec": {
+        "containers": [{"name": "b", "image": "y"}, {"name": "a", "image": "x"}],
+        "tolerations": [{"key": "t"}]}}
+    # a kind with no tags for the field: the list is replaced, as a merge patch would
+    assert strategic_merge_patch(pod, p, "ConfigMap") == merge_patch(pod, p)
     with pytest.raises(APIError) as e:
-        strategic_merge_patch({}, {})
-    assert e.value.code == 415
+        strategic_merge_patch(pod, {"spec": {"containers": [{"image": "z"}]}}, "Pod")
+    assert (e.value.code, e.value.message) == \
+        (500, "map: map[image:z] does not contain declared merge key: name")

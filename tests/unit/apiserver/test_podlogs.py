@@ -290,15 +290,19 @@ def test_logs_tail_timestamps_and_errors_through_the_kubelet() -> None:
         assert ep == c.server.endpoint
         assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == c.server.port
 
-        await until(lambda: c.logs("web-1", container="app"), what="a first line")
-        await asyncio.sleep(2 * SCALE)
-        assert await c.logs("web-1", container="app") == "hello\noops\nworld\n"
+        async def third_line() -> bool:  # "world" comes a (scaled) second after start
+            return await c.logs("web-1", container="app") == "hello\noops\nworld\n"
+
+        await until(third_line, what="the three lines")
         assert await c.logs("web-1", container="app", tail_lines=1) == "world\n"
         assert await c.logs("web-1", container="app", limit_bytes=8) == "hello\noo"
         stamped = await c.logs("web-1", container="app", timestamps=True, tail_lines=2)
         assert re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (oops|world)\n){2}",
                             stamped), stamped
-        await asyncio.sleep(3 * SCALE)
+        async def two_counts() -> bool:
+            return len((await c.logs("web-1", container="count")).splitlines()) >= 2
+
+        await until(two_counts, what="two lines of the counter")
         counted = (await c.logs("web-1", container="count", tail_lines=2)).splitlines()
         assert len(counted) == 2
         assert int(counted[0].split(":")[0]) + 1 == int(counted[1].split(":")[0])

@@ -306,6 +306,24 @@ def test_kubectl_label_scale_cordon_delete(server: Server, kubectl: Kubectl) -> 
 
 
 @needs_kubectl
+def test_kubectl_server_side_apply_owns_fields_and_conflicts(kubectl: Kubectl) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: \"1\"}\n"
+    assert kubectl.ok("apply", "--server-side", "-f", "-", stdin=cm).strip() == \
+        "configmap/ssa serverside-applied"
+    live = json.loads(kubectl.ok("get", "cm", "ssa", "-o", "json", "--show-managed-fields"))
+    owners = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
+    assert owners == {("kubectl", "Apply")}
+    # another manager takes the field over with a plain update ...
+    kubectl.ok("patch", "cm", "ssa", "--type=merge", "-p", '{"data":{"a":"2"}}')
+    # ... so applying the old value again is a conflict, and --force-conflicts wins it
+    err = kubectl.fails("apply", "--server-side", "-f", "-", stdin=cm)
+    assert "Apply failed with 1 conflict: conflict with \"kubectl-patch\"" in err
+    assert ".data.a" in err
+    kubectl.ok("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=cm)
+    assert json.loads(kubectl.ok("get", "cm", "ssa", "-o", "json"))["data"] == {"a": "1"}
+
+
+@needs_kubectl
 def test_kubectl_auth_the_token_is_the_admin(kubectl: Kubectl) -> None:
     assert kubectl.ok("auth", "can-i", "delete", "nodes").strip() == "yes"
     rows = table_lines(kubectl.ok("auth", "whoami"))
