@@ -18,8 +18,9 @@ collector acts on the orphan / foregroundDeletion finalizers and on ownerReferen
 Patches: JSON, merge, strategic merge (actors.api.strategicpatch) and server-side apply
 (actors.api.fieldmanager: managedFields, conflicts, force; an apply creates).
 
-Not here yet: DeleteCollection (the REST layer lists and deletes one by one), dry-run
-for writes other than create.
+Every write takes ``dry_run``: everything but the store write (the REST layer's
+dryRun=All). Not here yet: DeleteCollection (the REST layer lists and deletes one by
+one).
 """
 
 from __future__ import annotations
@@ -227,7 +228,8 @@ class Registry:
 
     @kv_errors
     async def create(self, resource: str, obj: JSON, namespace: str | None = None, *,
-                     subresource: str = "", dry_run: bool = False) -> JSON:
+                     subresource: str = "", dry_run: bool = False,
+                     field_manager: str = "") -> JSON:
         info = self.info(resource)
         if subresource:
             if info.plural == "pods" and subresource == "binding":
@@ -251,6 +253,14 @@ class Registry:
         if info.plural == "services":
             await self._allocate_service(info, obj, None)
         self._validate(info, obj, None)
+        if field_manager:  # the creator owns what it wrote (metadata.managedFields)
+            from actors.api import fieldmanager
+            from actors.common.clock import rfc3339
+
+            obj = fieldmanager.update_managed_fields(
+                None, obj, field_manager, kind=info.kind, api_version=info.api_version,
+                now=rfc3339(self.clock.now()))
+            m = strategy.meta(obj)
         if dry_run:
             return obj
         name = m["name"]
@@ -327,7 +337,8 @@ class Registry:
 
     @kv_errors
     async def update(self, resource: str, obj: JSON, namespace: str | None = None,
-                     name: str | None = None, subresource: str = "") -> JSON:
+                     name: str | None = None, subresource: str = "", *,
+                     dry_run: bool = False, field_manager: str = "") -> JSON:
         info = self.info(resource)
         self._check_subresource(info, subresource)
         if not isinstance(obj, dict):
@@ -343,14 +354,25 @@ class Registry:
         if subresource != "finalize":
             apply_defaults(body)
         user_rv = strategy.parse_rv(body["metadata"].get("resourceVersion"))
-        return await self._guaranteed_update(info, ns, name, subresource,
-                                             lambda old, mod: body, user_rv,
-                                             create_body=body)
+
+        def compute(old: JSON, mod: int) -> JSON:
+            if not field_manager:
+                return body
+            from actors.api import fieldmanager
+            from actors.common.clock import rfc3339
+
+            return fieldmanager.update_managed_fields(
+                old, body, field_manager, kind=info.kind, api_version=info.api_version,
+                now=rfc3339(self.clock.now()), subresource=subresource)
+
+        return await self._guaranteed_update(info, ns, name, subresource, compute, user_rv,
+                                             create_body=body, dry_run=dry_run)
 
     @kv_errors
     async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None,
                     patch_type: str = "merge", subresource: str = "", *,
-                    field_manager: str = "", force: bool = False) -> JSON:
+                    field_manager: str = "", force: bool = False,
+                    dry_run: bool = False) -> JSON:
         """PATCH: ``patch_type`` "merge" (RFC 7386), "json" (RFC 6902), "strategic"
         (strategic merge patch, by the kind's patch tags) or "apply" (server-side apply of
         the configuration ``patch`` by ``field_manager``; creates the object when it does
@@ -430,7 +452,7 @@ class Registry:
         for _ in range(2):
             try:
                 return await self._guaranteed_update(info, ns, name, subresource, apply, 0,
-                                                     pinned=pinned)
+                                                     pinned=pinned, dry_run=dry_run)
             except errors.APIError as e:
                 if patch_type != "apply" or subresource or e.code != 404 or \
                         e.reason != "NotFound":
@@ -439,7 +461,7 @@ class Registry:
             body = place(fieldmanager.apply(None, patch, field_manager, force, kind=info.kind,
                                             api_version=info.api_version, now=now))
             try:
-                return await self.create(info.plural, body, ns)
+                return await self.create(info.plural, body, ns, dry_run=dry_run)
             except errors.APIError as e:
                 if e.code != 409 or e.reason != "AlreadyExists":
                     raise
@@ -458,7 +480,8 @@ class Registry:
     async def _guaranteed_update(self, info: ResourceInfo, ns: str, name: str,
                                  subresource: str, compute: Callable[[JSON, int], JSON],
                                  user_rv: int, *, create_body: JSON | None = None,
-                                 pinned: "builtins.list[int] | None" = None) -> JSON:
+                                 pinned: "builtins.list[int] | None" = None,
+                                 dry_run: bool = False) -> JSON:
         key = strategy.key(info, ns, name)
         # GuaranteedUpdate with a cachedExistingObject: the first attempt starts from the
         # watch cache's copy and lets the store's compare on mod_revision say whether it
@@ -479,7 +502,8 @@ class Registry:
                 if create_body is not None and not subresource and \
                         info.plural in strategy.CREATE_ON_UPDATE:
                     try:
-                        return await self.create(info.plural, strategy.strip_rv(create_body), ns)
+                        return await self.create(info.plural, strategy.strip_rv(create_body), ns,
+                                                 dry_run=dry_run)
                     except errors.APIError as e:
                         if e.code == 409 and e.reason == "AlreadyExists":
                             continue
@@ -499,6 +523,8 @@ class Registry:
             new = strategy.prepare_for_update(info, body, old, subresource)
             new["metadata"]["resourceVersion"] = str(mod)  # the precondition held
             if strategy.should_delete_during_update(new, old):
+                if dry_run:
+                    return new
                 res = await self.kv.delete(key, mod)
                 if res.ok:
                     new["metadata"]["resourceVersion"] = str(mod)
@@ -509,9 +535,11 @@ class Registry:
             attrs = Attributes(UPDATE, info, ns, name, subresource, obj=new, old=old)
             self.admission.mutate(attrs)
             await self._admit_validate(attrs)
-            if info.plural == "services" and not subresource:
+            if info.plural == "services" and not subresource and not dry_run:
                 await self._allocate_service(info, new, old)
             self._validate(info, new, old, subresource)
+            if dry_run:  # everything but the write (dryRun=All)
+                return new
             if strategy.same_object(new, old):
                 if from_cache:  # a no-op against a cached copy: check it was current
                     from_cache = False

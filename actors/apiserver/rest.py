@@ -539,7 +539,8 @@ class RestAPI:
             raise errors.method_not_supported(t.info, "create")
         warnings = self._check_fields(request, t.info, body)
         obj = await self.registry.create(t.info.plural, body, t.namespace or None,
-                                         dry_run=_dry_run(request.query))
+                                         dry_run=_dry_run(request.query),
+                                         field_manager=request.query.get("fieldManager", ""))
         return self._warn(self._present(request, t.info, obj, 201), warnings)
 
     @staticmethod
@@ -563,18 +564,15 @@ class RestAPI:
         if bname and bname != t.name:
             raise errors.bad_request("the name of the object "
                                      f"({bname}) does not match the name on the URL ({t.name})")
-        if _dry_run(request.query):
-            raise errors.bad_request("dryRun is not supported for updates by kubemu yet")
         warnings = self._check_fields(request, t.info, body)
         obj = await self.registry.update(t.info.plural, body, t.namespace or None, t.name,
-                                         t.subresource)
+                                         t.subresource, dry_run=_dry_run(request.query),
+                                         field_manager=request.query.get("fieldManager", ""))
         return self._warn(self._present(request, t.info, obj), warnings)
 
     async def _patch(self, request: web.Request, t: Target) -> web.StreamResponse:
         pt = patch_type_of(request.content_type)
         q = request.query
-        if _dry_run(q):
-            raise errors.bad_request("dryRun is not supported for patches by kubemu yet")
         raw = await request.read()
         if not raw:
             raise errors.bad_request("the body of the request was empty")
@@ -590,7 +588,7 @@ class RestAPI:
                 from None
         warnings = self._check_fields(request, t.info, patch, patch=True) \
             if pt != "json" else []
-        kw: JSON = {"field_manager": q.get("fieldManager", "")}
+        kw: JSON = {"field_manager": q.get("fieldManager", ""), "dry_run": _dry_run(q)}
         if pt == "apply":
             kw["force"] = q.get("force") in ("true", "1")
         obj = await self.registry.patch(t.info.plural, t.name, patch, t.namespace or None,
@@ -647,8 +645,6 @@ class RestAPI:
         """PUT or PATCH .../scale: the Scale's spec.replicas onto the parent's."""
         from actors.api import patch as patchlib
 
-        if _dry_run(request.query):
-            raise errors.bad_request("dryRun is not supported for scale by kubemu yet")
         cur = await self.registry.get(t.info.plural, t.name, t.namespace or None)
         if request.method == "PUT":
             scale = await self._body(request)
@@ -676,7 +672,9 @@ class RestAPI:
         p2: JSON = {"spec": {"replicas": n}}
         if rv and request.method == "PUT":
             p2["metadata"] = {"resourceVersion": rv}
-        obj = await self.registry.patch(t.info.plural, t.name, p2, t.namespace or None, "merge")
+        obj = await self.registry.patch(t.info.plural, t.name, p2, t.namespace or None, "merge",
+                                        field_manager=request.query.get("fieldManager", ""),
+                                        dry_run=_dry_run(request.query))
         return self._json(scale_of(t.info, obj))
 
     async def _review(self, request: web.Request, parts: list[str]) -> web.StreamResponse:

@@ -324,6 +324,26 @@ def test_kubectl_server_side_apply_owns_fields_and_conflicts(kubectl: Kubectl) -
 
 
 @needs_kubectl
+def test_kubectl_diff_and_server_dry_run_change_nothing(kubectl: Kubectl) -> None:
+    d = APP.split("---")[0].replace("shop", "default").replace("name: web", "name: dry")
+    kubectl.ok("apply", "-f", "-", stdin=d)
+    rv = json.loads(kubectl.ok("get", "deploy", "dry", "-o", "json"))["metadata"]["resourceVersion"]
+    p = kubectl.run("diff", "-f", "-", stdin=d.replace("replicas: 2", "replicas: 5"))
+    assert p.returncode == 1, p.stderr  # 1: differences found
+    assert "-  replicas: 2" in p.stdout and "+  replicas: 5" in p.stdout
+    out = kubectl.ok("apply", "--dry-run=server", "-f", "-",
+                     stdin=d.replace("replicas: 2", "replicas: 7"))
+    assert out.strip() == "deployment.apps/dry configured (server dry run)"
+    out = kubectl.ok("scale", "deploy/dry", "--replicas=9", "--dry-run=server")
+    assert out.strip() == "deployment.apps/dry scaled (server dry run)"
+    live = json.loads(kubectl.ok("get", "deploy", "dry", "-o", "json"))
+    assert (live["spec"]["replicas"], live["metadata"]["resourceVersion"]) == (2, rv)
+    assert kubectl.run("diff", "-f", "-", stdin=d).returncode == 0
+    kubectl.ok("delete", "deploy", "dry", "--dry-run=server")
+    kubectl.ok("get", "deploy", "dry")
+
+
+@needs_kubectl
 def test_kubectl_auth_the_token_is_the_admin(kubectl: Kubectl) -> None:
     assert kubectl.ok("auth", "can-i", "delete", "nodes").strip() == "yes"
     rows = table_lines(kubectl.ok("auth", "whoami"))
