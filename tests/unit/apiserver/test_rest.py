@@ -405,6 +405,61 @@ def test_python_client_crud_and_watch(server: Server) -> None:
     assert ei.value.status == 404
 
 
+def test_watch_sends_bookmarks_when_asked(server: Server) -> None:
+    _, lst = server.request("GET", "/api/v1/namespaces/kube-public/configmaps")
+    rv = lst["metadata"]["resourceVersion"]
+    code, text = server.request("GET", "/api/v1/namespaces/kube-public/configmaps?watch=true&"
+                                       f"resourceVersion={rv}&allowWatchBookmarks=true&"
+                                       "timeoutSeconds=2", raw=True)
+    events = [json.loads(line) for line in text.splitlines()]
+    assert code == 200 and events and {e["type"] for e in events} == {"BOOKMARK"}
+    assert int(events[-1]["object"]["metadata"]["resourceVersion"]) >= int(rv)
+
+
+def test_python_client_subresources(server: Server) -> None:
+    """status, scale, binding, eviction and deletecollection through the official client."""
+    from kubernetes import client
+
+    api = python_client(server.kubeconfig)
+    v1, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    body = yaml.safe_load(APP.split("---")[0].replace("shop", "default").replace(
+        "name: web", "name: subs"))
+    apps.create_namespaced_deployment("default", body)
+    st = apps.patch_namespaced_deployment_status("subs", "default",
+                                                 {"status": {"observedGeneration": 1}})
+    assert st.status.observed_generation == 1 and st.spec.replicas == 2
+    sc = apps.patch_namespaced_deployment_scale("subs", "default", {"spec": {"replicas": 5}})
+    assert (sc.kind, sc.spec.replicas, sc.status.selector) == ("Scale", 5, "app=web")
+    assert apps.read_namespaced_deployment("subs", "default").spec.replicas == 5
+    with pytest.raises(client.exceptions.ApiException) as ei:
+        apps.replace_namespaced_deployment_scale("subs", "default", {
+            "apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {"name": "subs", "namespace": "default"}, "spec": {"replicas": -1}})
+    assert ei.value.status == 422
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bindme", "labels": {"x": "1"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}
+    v1.create_namespaced_pod("default", pod)
+    code, st = server.request("POST", "/api/v1/namespaces/default/pods/bindme/binding", {
+        "apiVersion": "v1", "kind": "Binding", "metadata": {"name": "bindme"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "somewhere"}})
+    assert (code, st["status"]) == (201, "Success")
+    assert v1.read_namespaced_pod("bindme", "default").spec.node_name == "somewhere"
+    v1.create_namespaced_pod_eviction("bindme", "default", client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="bindme", namespace="default"),
+        delete_options=client.V1DeleteOptions(grace_period_seconds=0)))
+    with pytest.raises(client.exceptions.ApiException) as ei:
+        v1.read_namespaced_pod("bindme", "default")
+    assert ei.value.status == 404
+
+    for i in range(3):
+        v1.create_namespaced_config_map("default", client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=f"bulk-{i}", labels={"bulk": "yes"})))
+    v1.delete_collection_namespaced_config_map("default", label_selector="bulk=yes")
+    assert v1.list_namespaced_config_map("default", label_selector="bulk=yes").items == []
+    apps.delete_namespaced_deployment("subs", "default")
+
+
 APP = """\
 apiVersion: apps/v1
 kind: Deployment
