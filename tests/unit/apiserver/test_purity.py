@@ -20,3 +20,16 @@ def test_pure_module(path: str) -> None:
     text = (ROOT / path).read_text()
     for banned in BANNED:
         assert banned not in text, f"{path} has {banned!r}"
+
+
+def test_rest_cores_are_mypy_strict_clean() -> None:
+    """The REST API's pure parts (discovery, Tables, OpenAPI) are type-checked strictly."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    paths = ["actors/apiserver/discovery.py", "actors/apiserver/tables.py",
+             "actors/apiserver/openapi.py"]
+    p = subprocess.run([sys.executable, "-m", "mypy", "--strict", *paths], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
