@@ -10,9 +10,10 @@ What kubectl reads from here:
   learns that evictions are supported (CheckEvictionSupport);
 - `deployments/scale` (autoscaling/v1 Scale) for `kubectl scale`.
 
-Only legacy discovery is served: when kubectl asks for the aggregated form
-(`as=APIGroupDiscoveryList`) it gets the legacy documents and falls back, as against an
-apiserver older than 1.26.
+When the client asks for it (`Accept: ...;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`,
+what kubectl sends since 1.26), /api and /apis answer with aggregated discovery: every
+group, version, resource and subresource in one document, so kubectl needs two requests
+instead of one per group-version. Others get the legacy documents.
 """
 
 from __future__ import annotations
@@ -165,3 +166,63 @@ def api_resource_list(group: str, version: str) -> JSON | None:
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": out}
+
+
+# ---- aggregated discovery (apidiscovery.k8s.io/v2) -------------------------------------
+
+AGGREGATED_VERSIONS = ("v2", "v2beta1")
+
+
+def aggregated_version(accept: str) -> str | None:
+    """The apidiscovery version the Accept header asks for first (None: legacy)."""
+    for part in accept.split(","):
+        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[1].strip()
+                  for p in part.split(";")[1:] if "=" in p}
+        if params.get("as") == "APIGroupDiscoveryList" and \
+                params.get("g") == "apidiscovery.k8s.io" and params.get("v") in AGGREGATED_VERSIONS:
+            return params["v"]
+        if part.split(";")[0].strip() in ("application/json", "*/*"):
+            return None
+    return None
+
+
+def aggregated_content_type(version: str) -> str:
+    return f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+
+
+def _aggregated_version(group: str, version: str) -> JSON:
+    legacy = api_resource_list(group, version) or {"resources": []}
+    parents: dict[str, JSON] = {}
+    out: list[JSON] = []
+    for r in legacy["resources"]:
+        name = r["name"]
+        if "/" in name:
+            parent, sub = name.split("/", 1)
+            kind = {"group": r.get("group", group), "version": r.get("version", version),
+                    "kind": r["kind"]}
+            parents[parent].setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": kind, "verbs": r["verbs"]})
+            continue
+        d: JSON = {"resource": name,
+                   "responseKind": {"group": group, "version": version, "kind": r["kind"]},
+                   "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                   "singularResource": r["singularName"], "verbs": r["verbs"]}
+        for k in ("shortNames", "categories"):
+            if r.get(k):
+                d[k] = r[k]
+        parents[name] = d
+        out.append(d)
+    return {"version": version, "resources": out, "freshness": "Current"}
+
+
+def aggregated_discovery(legacy_core: bool, version: str = "v2") -> JSON:
+    """GET /api (legacy_core) or /apis asked as APIGroupDiscoveryList: every group, its
+    versions and their resources (with subresources) in one document."""
+    items = []
+    for group, versions in group_versions().items():
+        if (group == "") != legacy_core:
+            continue
+        items.append({"metadata": {"name": group, "creationTimestamp": None},
+                      "versions": [_aggregated_version(group, v) for v in versions]})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{version}",
+            "metadata": {}, "items": items}

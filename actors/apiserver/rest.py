@@ -339,11 +339,26 @@ class RestAPI:
     async def _healthz(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")
 
+    def _aggregated(self, request: web.Request, legacy_core: bool) -> web.Response | None:
+        v = discovery.aggregated_version(request.headers.get("Accept", ""))
+        if v is None:
+            return None
+        resp = web.Response(body=_dumps(discovery.aggregated_discovery(legacy_core, v)))
+        # set verbatim: client-go picks the parser by this exact media type
+        resp.headers["Content-Type"] = discovery.aggregated_content_type(v)
+        return resp
+
     async def _api(self, request: web.Request) -> web.StreamResponse:
+        agg = self._aggregated(request, True)
+        if agg is not None:
+            return agg
         host = request.host or ""
         return self._json(discovery.api_versions(host))
 
     async def _apis(self, request: web.Request) -> web.StreamResponse:
+        agg = self._aggregated(request, False)
+        if agg is not None:
+            return agg
         return self._json(discovery.api_group_list())
 
     async def _openapi_v2(self, request: web.Request) -> web.StreamResponse:

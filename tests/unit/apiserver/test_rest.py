@@ -9,6 +9,7 @@ cluster. Pure parts (paths, patch types, DeleteOptions, Accept) are tested direc
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
 import time
@@ -187,6 +188,38 @@ def test_discovery_documents(server: Server) -> None:
         "authorization.k8s.io", "authentication.k8s.io"}
     code, body = server.request("GET", "/apis/nosuch.io/v1")
     assert (code, body["reason"]) == (404, "NotFound")
+
+
+@needs_kubectl
+def test_kubectl_uses_aggregated_discovery(server: Server, tmp_path: Path) -> None:
+    """kubectl asks /api and /apis for APIGroupDiscoveryList and needs nothing else."""
+    k = Kubectl(server.kubeconfig)
+    try:
+        p = k.run("api-resources", "-v=6")
+    finally:
+        k.close()
+    assert p.returncode == 0, p.stderr
+    gets = re.findall(r"GET https://[^/]+(/[^?\s]*)", p.stderr)
+    assert sorted(set(gets)) == ["/api", "/apis"]
+    rows = {r[0]: r for r in table_lines(p.stdout)}
+    assert rows["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    assert rows["nodes"] == ["nodes", "no", "v1", "false", "Node"]
+    assert rows["selfsubjectaccessreviews"][-3:] == ["authorization.k8s.io/v1", "false",
+                                                     "SelfSubjectAccessReview"]
+
+
+def test_aggregated_discovery_document(server: Server) -> None:
+    accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json")
+    code, doc = server.request("GET", "/apis", headers={"Accept": accept})
+    assert code == 200 and doc["kind"] == "APIGroupDiscoveryList"
+    apps = next(i for i in doc["items"] if i["metadata"]["name"] == "apps")
+    deploy = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deploy["scope"] == "Namespaced" and deploy["categories"] == ["all"]
+    assert {s["subresource"]: s["responseKind"]["kind"] for s in deploy["subresources"]} == \
+        {"scale": "Scale", "status": "Deployment"}
+    code, legacy = server.request("GET", "/apis")
+    assert legacy["kind"] == "APIGroupList"
 
 
 def test_errors_are_status_with_http_codes(server: Server) -> None:
