@@ -188,6 +188,19 @@ def test_cordon_and_drain(kubectl: Kubectl) -> None:
     assert kubectl.ok("uncordon", node).strip() == f"node/{node} uncordoned"
 
 
+def test_delete_cascade_orphan_keeps_the_replicaset(kubectl: Kubectl) -> None:
+    kubectl.ok("create", "deployment", "orphan", "-n", "shop", "--image=nginx:1.25")
+    kubectl.ok("rollout", "status", "deployment/orphan", "-n", "shop", "--timeout=120s",
+               timeout=150)
+    assert kubectl.ok("delete", "deployment", "orphan", "-n", "shop",
+                      "--cascade=orphan").strip() == 'deployment.apps "orphan" deleted'
+    rs = json.loads(kubectl.ok("get", "rs", "-n", "shop", "-l", "app=orphan", "-o", "json"))
+    assert len(rs["items"]) == 1 and not rs["items"][0]["metadata"].get("ownerReferences")
+    kubectl.ok("delete", "rs", "-n", "shop", "-l", "app=orphan")  # background: pods go too
+    wait_for(lambda: not pods(kubectl, "-n", "shop", "-l", "app=orphan"), 90,
+             "the orphaned ReplicaSet's pods gone")
+
+
 def test_delete_by_file_and_name(kubectl: Kubectl, tmp_path: Path) -> None:
     f = tmp_path / "app.yaml"
     f.write_text(APP)

@@ -64,6 +64,14 @@ def _base(**over: Any) -> dict[str, Any]:
     pytest.param(_base(scheduler={"profiles": [{"plugins": {"score": {"enabled": [{"name": "Foo"}]}}}]}),
                  'scheduler.profiles[0].plugins.score.enabled[0].name: Invalid value: "Foo": '
                  'plugin not registered', id="scheduler-unknown-plugin"),
+    pytest.param(_base(apiserver={"bindAddress": "localhost"}),
+                 'apiserver.bindAddress: Invalid value: "localhost": must be an IP address',
+                 id="bind-address-not-ip"),
+    pytest.param(_base(apiserver={"securePort": 70000}),
+                 "apiserver.securePort: Invalid value: 70000: must be between 0 and 65535",
+                 id="secure-port-range"),
+    pytest.param(_base(apiserver={"port": 6443}), 'apiserver.port: Unsupported value: "port"',
+                 id="apiserver-unknown-field"),
 ])
 def test_bad_config_names_field_and_value(doc: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as ei:
@@ -100,6 +108,13 @@ def test_bad_durations(text: Any) -> None:
 
 def test_round_trip_of_shipped_file_is_valid_yaml() -> None:
     assert isinstance(yaml.safe_load((ROOT / "cluster.yaml").read_text()), dict)
+
+
+def test_rest_api_listens_on_loopback_unless_told() -> None:
+    cfg = parse(_base())
+    assert (cfg.apiserver_bind_address, cfg.apiserver_secure_port) == ("127.0.0.1", 0)
+    cfg = parse(_base(apiserver={"bindAddress": "0.0.0.0", "securePort": 6443}))
+    assert (cfg.apiserver_bind_address, cfg.apiserver_secure_port) == ("0.0.0.0", 6443)
 
 
 def test_node_pools_name_zone_and_split_hollow_nodes() -> None:
