@@ -187,17 +187,29 @@ def _print_status(state: Any, output: str) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _running_state(args: argparse.Namespace) -> Any:
+    """The ClusterState of the cluster `--name` / the current one; None after printing
+    why there is none."""
     from actors import cluster
-    from actors.common import rayutil
 
     name = _resolve_name(args)
     if not name:
-        return _err("no cluster: start one with `kubemu up`")
+        _err("no cluster: start one with `kubemu up`")
+        return None
     try:
-        state = cluster.ClusterState.load(name)
+        return cluster.ClusterState.load(name)
     except FileNotFoundError as e:
-        return _err(str(e))
+        _err(str(e))
+        return None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from actors.common import rayutil
+
+    state = _running_state(args)
+    if state is None:
+        return 1
+    name = state.name
     try:
         return _print_status(state, args.output)
     except Exception as e:
@@ -241,13 +253,10 @@ def cmd_kubeconfig(args: argparse.Namespace) -> int:
     from actors import cluster
     from actors.common.certs import load_credentials
 
-    name = _resolve_name(args)
-    if not name:
-        return _err("no cluster: start one with `kubemu up`")
-    try:
-        state = cluster.ClusterState.load(name)
-    except FileNotFoundError as e:
-        return _err(str(e))
+    state = _running_state(args)
+    if state is None:
+        return 1
+    name = state.name
     creds = load_credentials(cluster.state_dir(name) / "pki")
     if not state.rest_server or creds is None:
         return _err(f"cluster {name} has no REST API (it was started by an older kubemu); "
