@@ -166,6 +166,9 @@ def test_logs_and_previous(kubectl: Kubectl) -> None:
              ["status"]["containerStatuses"][0]["restartCount"] >= 1, 90, "a restart")
     prev = kubectl.ok("logs", "talker", "-n", "shop", "--previous")
     assert prev.splitlines() == ["hello from talker"]
+    # -f streams until the container exits (it does, 2 s after each start)
+    follow = kubectl.ok("logs", "-f", "talker", "-n", "shop", "--timestamps", timeout=60)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z hello from talker\n", follow), follow
     err = kubectl.fails("logs", "talker", "-n", "shop", "-c", "nope")
     assert "container nope is not valid for pod talker" in err
     kubectl.ok("delete", "pod", "talker", "-n", "shop", "--grace-period=0", "--force")
