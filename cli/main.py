@@ -50,6 +50,14 @@ def _cmd_bench_failover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_api(args: argparse.Namespace) -> int:
+    from actors.bench_api import bench_api
+
+    report = bench_api(ops=args.ops, concurrency=args.concurrency, runs=args.runs,
+                       out_dir=args.out, plot=not args.no_plot)
+    return 1 if any(m["errors"] for m in report["median"]) else 0
+
+
 def _cmd_bench_nodes(args: argparse.Namespace) -> int:
     from actors.bench_nodes import bench_nodes
 
@@ -144,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     bsc.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
     bsc.add_argument("--no-plot", action="store_true")
     bsc.set_defaults(func=_cmd_bench_schedule)
+    ba = bsub.add_parser("api", help="the apiserver's REST API (HTTPS/JSON, kubectl's) against "
+                                     "its gRPC API (kubemu's components') over one registry")
+    ba.add_argument("--ops", type=int, default=2000, help="objects per run and API")
+    ba.add_argument("--concurrency", type=int, default=16, help="calls in flight")
+    ba.add_argument("--runs", type=int, default=3, help="runs; headline figures are medians")
+    ba.add_argument("--out", default="bench-out", help="directory for the JSON report and plot")
+    ba.add_argument("--no-plot", action="store_true")
+    ba.set_defaults(func=_cmd_bench_api)
     bn = bsub.add_parser("nodes", help="hollow nodes: launch to Ready, false NotReady while "
                                        "held, cost per node vs one kubelet actor per node")
     bn.add_argument("--nodes", type=int, default=5000)
