@@ -69,7 +69,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"[red]launch failed:[/] {e}")
         _teardown_quietly(cfg.name)
         return 1
-    console.print(f"cluster [bold]{cfg.name}[/] is up in {time.monotonic() - t0:.1f} s")
+    console.print(f"cluster [bold]{cfg.name}[/] is up in {time.monotonic() - t0:.1f} s; "
+                  f"for kubectl: kubemu kubeconfig --name {cfg.name}")
     rc = _print_status(state, "table")
     if args.foreground:
         return _foreground(state)
