@@ -95,9 +95,15 @@ def test_every_hollow_node_is_ready_and_renews_its_lease(api: Any, cluster: Any)
     assert {n["metadata"]["labels"]["kubemu.io/node-pool"] for n in nodes} == {"hollow"}
     assert cluster.pools == {"pool-hollow-0": [f"hollow-{i}" for i in range(100)],
                              "pool-hollow-1": [f"hollow-{i}" for i in range(100, 200)]}
-    before = {le["metadata"]["name"]: le["spec"]["renewTime"]
-              for le in api.list_all("leases", namespace="kube-node-lease")["items"]}
-    assert set(before) == {n["metadata"]["name"] for n in nodes}
+    names = {n["metadata"]["name"] for n in nodes}
+
+    def leases() -> dict[str, str] | None:
+        got = {le["metadata"]["name"]: le["spec"]["renewTime"]
+               for le in api.list_all("leases", namespace="kube-node-lease")["items"]}
+        return got if set(got) == names else None
+
+    # a node registers Ready with its create; its Lease follows (paced, under load later)
+    before = wait_for(leases, 30, "a Lease for every hollow node")
     # renewed every 10 s x timeScale: within a few seconds every lease moved on
     wait_for(lambda: all(le["spec"]["renewTime"] != before[le["metadata"]["name"]]
                          for le in api.list_all("leases", namespace="kube-node-lease")["items"]),
