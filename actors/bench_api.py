@@ -31,8 +31,10 @@ import ssl
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
+
+from actors.etcd.bench import PhaseResult
 
 PHASES = ("create", "get", "patch", "list", "watch", "delete")
 APIS = ("grpc", "rest")
@@ -83,29 +85,23 @@ def cpu_seconds(pid: int) -> float:
 
 
 @dataclass
-class Phase:
-    api: str
-    phase: str
-    calls: int = 0
-    seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
+class Phase(PhaseResult):
+    """The store benchmark's PhaseResult (calls, seconds, latencies, errors; rate, pct)
+    of one API and phase, plus the server's CPU seconds over it."""
+    api: str = ""
+    phase: str = ""
     server_cpu: float = 0.0
 
-    @property
-    def rate(self) -> float:
-        return self.calls / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        xs = sorted(self.latencies_ms)
-        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] if xs else float("nan")
+    @classmethod
+    def start(cls, api: str, phase: str) -> "Phase":
+        return cls(0, 0.0, [], 0, api=api, phase=phase)
 
     def summary(self) -> Obj:
-        return {"api": self.api, "phase": self.phase, "calls": self.calls,
+        return {"api": self.api, "phase": self.phase, "calls": self.ops,
                 "seconds": round(self.seconds, 3), "rate": round(self.rate, 1),
                 "p50_ms": round(self.pct(50), 3), "p99_ms": round(self.pct(99), 3),
                 "errors": self.errors,
-                "server_cpu_us_per_call": round(1e6 * self.server_cpu / max(1, self.calls), 1)}
+                "server_cpu_us_per_call": round(1e6 * self.server_cpu / max(1, self.ops), 1)}
 
 
 def medians(runs: list[list[Obj]]) -> list[Obj]:
@@ -239,7 +235,7 @@ class RestAPI:
 async def _calls(api: Any, phase: str, n: int, concurrency: int,
                  op: Callable[[int], Awaitable[Any]], pid: int,
                  tick: Callable[[], None]) -> Phase:
-    res = Phase(api.name, phase)
+    res = Phase.start(api.name, phase)
     next_i = 0
 
     async def worker() -> None:
@@ -253,7 +249,7 @@ async def _calls(api: Any, phase: str, n: int, concurrency: int,
                 res.latencies_ms.append((time.perf_counter() - t0) * 1000)
             except Exception:
                 res.errors += 1
-            res.calls += 1
+            res.ops += 1
             tick()
 
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
@@ -265,7 +261,7 @@ async def _calls(api: Any, phase: str, n: int, concurrency: int,
 async def _watch_phase(api: Any, label: str, names: list[str], w: int, pid: int,
                        tick: Callable[[], None]) -> Phase:
     """W sequential updates, each timed until its MODIFIED event arrives."""
-    res = Phase(api.name, "watch")
+    res = Phase.start(api.name, "watch")
     first = await api.get(names[0])
     rv = first["metadata"]["resourceVersion"]
     arrived: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
@@ -290,7 +286,7 @@ async def _watch_phase(api: Any, label: str, names: list[str], w: int, pid: int,
                         break
             except Exception:
                 res.errors += 1
-            res.calls += 1
+            res.ops += 1
             tick()
     finally:
         res.seconds, res.server_cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0

@@ -467,9 +467,15 @@ class RestAPI:
             raise not_found_path()
         raise errors.method_not_supported(t.info, m.lower())
 
-    async def _body(self, request: web.Request, *, yaml_ok: bool = True) -> Any:
+    async def _body(self, request: web.Request, *, obj: bool = True,
+                    optional: bool = False) -> Any:
+        """The decoded request body: JSON, or YAML when the Content-Type says so
+        (application/yaml, application/apply-patch+yaml). `obj`: it must be an object;
+        `optional`: an empty body is None instead of a 400."""
         raw = await request.read()
         if not raw:
+            if optional:
+                return None
             raise errors.bad_request("the body of the request was empty")
         ct = (request.content_type or "application/json").lower()
         if "protobuf" in ct or "cbor" in ct:
@@ -478,16 +484,20 @@ class RestAPI:
                                        f"application/yaml", "reason": "UnsupportedMediaType",
                             "code": 415})
         try:
-            if "yaml" in ct and yaml_ok:
+            if "yaml" in ct:
                 import yaml
 
-                return yaml.safe_load(raw)
-            return json.loads(raw)
+                body = yaml.safe_load(raw)
+            else:
+                body = json.loads(raw)
         except ValueError as e:
             raise errors.bad_request(f"the body of the request could not be decoded: {e}") \
                 from None
         except Exception as e:  # yaml.YAMLError
             raise errors.bad_request(f"error converting YAML to JSON: {e}") from None
+        if obj and not isinstance(body, dict):
+            raise errors.bad_request("the body of the request was in an unknown format")
+        return body
 
     @staticmethod
     def _check_fields(request: web.Request, info: ResourceInfo, doc: Any,
@@ -542,8 +552,6 @@ class RestAPI:
 
     async def _create(self, request: web.Request, t: Target) -> web.StreamResponse:
         body = await self._body(request)
-        if not isinstance(body, dict):
-            raise errors.bad_request("the body of the request was in an unknown format")
         self._check_kind(t.info, body)
         if t.namespace:
             bns = (body.get("metadata") or {}).get("namespace")
@@ -572,8 +580,6 @@ class RestAPI:
 
     async def _update(self, request: web.Request, t: Target) -> web.StreamResponse:
         body = await self._body(request)
-        if not isinstance(body, dict):
-            raise errors.bad_request("the body of the request was in an unknown format")
         self._check_kind(t.info, body)
         bname = (body.get("metadata") or {}).get("name")
         if bname and bname != t.name:
@@ -588,19 +594,7 @@ class RestAPI:
     async def _patch(self, request: web.Request, t: Target) -> web.StreamResponse:
         pt = patch_type_of(request.content_type)
         q = request.query
-        raw = await request.read()
-        if not raw:
-            raise errors.bad_request("the body of the request was empty")
-        try:
-            if pt == "apply":
-                import yaml
-
-                patch = yaml.safe_load(raw)
-            else:
-                patch = json.loads(raw)
-        except Exception as e:
-            raise errors.bad_request(f"the body of the request could not be decoded: {e}") \
-                from None
+        patch = await self._body(request, obj=False)  # a JSON patch is a list
         warnings = self._check_fields(request, t.info, patch, patch=True) \
             if pt != "json" else []
         kw: JSON = {"field_manager": q.get("fieldManager", ""), "dry_run": _dry_run(q)}
@@ -611,14 +605,7 @@ class RestAPI:
         return self._warn(self._present(request, t.info, obj), warnings)
 
     async def _delete(self, request: web.Request, t: Target) -> web.StreamResponse:
-        raw = await request.read()
-        body = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError as e:
-                raise errors.bad_request(f"the body of the request could not be decoded: {e}") \
-                    from None
+        body = await self._body(request, obj=False, optional=True)
         opts = delete_options(body if isinstance(body, dict) else None, request.query)
         obj = await self._delete_one(t.info, t.name, t.namespace, opts)
         # upstream: 202 Accepted while the object waits (grace period, finalizers)
@@ -639,8 +626,7 @@ class RestAPI:
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        raw = await request.read()
-        body = json.loads(raw) if raw else None
+        body = await self._body(request, obj=False, optional=True)
         opts = delete_options(body if isinstance(body, dict) else None, q)
         out = await self.registry.list(t.info.plural, t.namespace or None,
                                        q.get("labelSelector", ""), q.get("fieldSelector", ""))
@@ -660,20 +646,14 @@ class RestAPI:
         """PUT or PATCH .../scale: the Scale's spec.replicas onto the parent's."""
         from actors.api import patch as patchlib
 
-        cur = await self.registry.get(t.info.plural, t.name, t.namespace or None)
         if request.method == "PUT":
             scale = await self._body(request)
-            if not isinstance(scale, dict):
-                raise errors.bad_request("the body of the request was in an unknown format")
             self._check_kind(t.info, scale, "Scale", "autoscaling/v1")
         else:
             pt = patch_type_of(request.content_type)
-            raw = await request.read()
-            try:
-                p = json.loads(raw)
-            except ValueError as e:
-                raise errors.bad_request(f"the body of the request could not be decoded: {e}") \
-                    from None
+            p = await self._body(request, obj=False)
+            # the patch applies to the Scale of the object as it is now
+            cur = await self.registry.get(t.info.plural, t.name, t.namespace or None)
             base = scale_of(t.info, cur)
             if pt == "json":
                 scale = patchlib.json_patch(base, p)
@@ -696,7 +676,7 @@ class RestAPI:
         """POST of a Self*Review (kubectl auth can-i / whoami)."""
         if len(parts) >= 4 and parts[0] == "apis":
             plural = parts[-1]
-            body = await self._body(request)
+            body = await self._body(request, obj=False)
             out = discovery.review(parts[1], parts[2], plural,
                                    body if isinstance(body, dict) else {})
             if out is not None:
@@ -707,8 +687,6 @@ class RestAPI:
         """pods/eviction: no PodDisruptionBudgets are served, so an eviction is the
         pod's deletion with the Eviction's DeleteOptions."""
         body = await self._body(request)
-        if not isinstance(body, dict):
-            raise errors.bad_request("the body of the request was in an unknown format")
         ename = (body.get("metadata") or {}).get("name")
         if ename and ename != t.name:
             raise errors.bad_request(f"name in URL does not match name in Eviction object")
