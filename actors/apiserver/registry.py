@@ -254,12 +254,7 @@ class Registry:
             await self._allocate_service(info, obj, None)
         self._validate(info, obj, None)
         if field_manager:  # the creator owns what it wrote (metadata.managedFields)
-            from actors.api import fieldmanager
-            from actors.common.clock import rfc3339
-
-            obj = fieldmanager.update_managed_fields(
-                None, obj, field_manager, kind=info.kind, api_version=info.api_version,
-                now=rfc3339(self.clock.now()))
+            obj = self._managed(info, None, obj, field_manager)
             m = strategy.meta(obj)
         if dry_run:
             return obj
@@ -358,12 +353,7 @@ class Registry:
         def compute(old: JSON, mod: int) -> JSON:
             if not field_manager:
                 return body
-            from actors.api import fieldmanager
-            from actors.common.clock import rfc3339
-
-            return fieldmanager.update_managed_fields(
-                old, body, field_manager, kind=info.kind, api_version=info.api_version,
-                now=rfc3339(self.clock.now()), subresource=subresource)
+            return self._managed(info, old, body, field_manager, subresource)
 
         return await self._guaranteed_update(info, ns, name, subresource, compute, user_rv,
                                              create_body=body, dry_run=dry_run)
@@ -444,9 +434,7 @@ class Registry:
             if patched_rv and patched_rv != str(mod):
                 pinned[0] = strategy.parse_rv(patched_rv)
             if field_manager:
-                out = fieldmanager.update_managed_fields(
-                    old, out, field_manager, kind=info.kind, api_version=info.api_version,
-                    now=now, subresource=subresource)
+                out = self._managed(info, old, out, field_manager, subresource)
             return place(out)
 
         for _ in range(2):
@@ -466,6 +454,17 @@ class Registry:
                 if e.code != 409 or e.reason != "AlreadyExists":
                     raise
         raise errors.conflict(info, name, errors_optimistic_lock())
+
+    def _managed(self, info: ResourceInfo, old: JSON | None, new: JSON, manager: str,
+                  subresource: str = "") -> JSON:
+        """`new` with the managedFields an ordinary write (operation Update) by `manager`
+        leaves on it."""
+        from actors.api import fieldmanager
+        from actors.common.clock import rfc3339
+
+        return fieldmanager.update_managed_fields(
+            old, new, manager, kind=info.kind, api_version=info.api_version,
+            now=rfc3339(self.clock.now()), subresource=subresource)
 
     @staticmethod
     def _check_subresource(info: ResourceInfo, subresource: str) -> None:
