@@ -143,6 +143,12 @@ _OBJECT_META = _META_V1 + "ObjectMeta"
 # OpenAPI definition names, or "string" for lists of strings.  Untagged fields are listed only
 # where they lead to a tagged one.
 _S = tuple[str, str, str]
+_CONTAINER_LISTS: dict[str, _S] = {
+    "ports": ("merge", "containerPort", _CORE + "ContainerPort"),
+    "env": ("merge", "name", _CORE + "EnvVar"),
+    "volumeMounts": ("merge", "mountPath", _CORE + "VolumeMount"),
+    "volumeDevices": ("merge", "devicePath", _CORE + "VolumeDevice"),
+}
 _TABLE: dict[str, dict[str, _S]] = {
     _OBJECT_META: {
         "finalizers": ("merge", "", "string"),
@@ -169,18 +175,9 @@ _TABLE: dict[str, dict[str, _S]] = {
         "schedulingGates": ("merge", "name", _CORE + "PodSchedulingGate"),
         "resourceClaims": ("merge,retainKeys", "name", _CORE + "PodResourceClaim"),
     },
-    _CORE + "Container": {
-        "ports": ("merge", "containerPort", _CORE + "ContainerPort"),
-        "env": ("merge", "name", _CORE + "EnvVar"),
-        "volumeMounts": ("merge", "mountPath", _CORE + "VolumeMount"),
-        "volumeDevices": ("merge", "devicePath", _CORE + "VolumeDevice"),
-    },
-    _CORE + "EphemeralContainer": {
-        "ports": ("merge", "containerPort", _CORE + "ContainerPort"),
-        "env": ("merge", "name", _CORE + "EnvVar"),
-        "volumeMounts": ("merge", "mountPath", _CORE + "VolumeMount"),
-        "volumeDevices": ("merge", "devicePath", _CORE + "VolumeDevice"),
-    },
+    # EphemeralContainer repeats Container's fields and tags (EphemeralContainerCommon)
+    _CORE + "Container": _CONTAINER_LISTS,
+    _CORE + "EphemeralContainer": _CONTAINER_LISTS,
     _CORE + "PodStatus": {
         "conditions": ("merge", "type", _CORE + "PodCondition"),
         "podIPs": ("merge", "ip", _CORE + "PodIP"),
