@@ -283,7 +283,7 @@ def test_logs_tail_timestamps_and_errors_through_the_kubelet() -> None:
     async def body(c: Cluster) -> None:
         app = container("app", image=BUSYBOX,
                         command=["sh", "-c", "echo hello; echo oops >&2; sleep 1; echo world; "
-                                             "sleep 1000"])
+                                             "sleep 100000"])
         await c.add("web-1", app, container("count", image=BUSYBOX, command=["sh", "-c", COUNTER]))
         node = await c.reg.get("nodes", "node-1")
         ep = node["metadata"]["annotations"]["kubemu.io/kubelet-endpoint"]
